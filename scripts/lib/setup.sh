@@ -1,0 +1,42 @@
+# Shared by the scripts: install what the project needs on a Debian 12 machine, idempotently.
+# Sourced, not run.
+
+die() {
+  echo "error: $*" >&2
+  exit 1
+}
+
+require_root() {
+  [ "$(id -u)" = 0 ] || die "run as root: the agent and its tests create network namespaces and program iptables"
+}
+
+# Installs the Debian packages that are not installed yet; does nothing when all are.
+ensure_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  require_root
+  echo "Installing ${missing[*]}..."
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The packages the agent, its tests and the demo use: etcd for the datastore, the kernel tools the
+# tests inspect state with, clang for the Native AOT build, curl for health checks.
+ensure_project_packages() {
+  ensure_packages etcd-server etcd-client iptables ipset iproute2 iputils-ping clang zlib1g-dev curl ca-certificates
+}
+
+ensure_dotnet() {
+  command -v dotnet >/dev/null 2>&1 ||
+    die "the .NET 10 SDK is needed (dotnet on PATH); Debian 12 does not package it"
+  dotnet --list-sdks | grep -q '^10\.' || die "the .NET 10 SDK is needed; found: $(dotnet --list-sdks | tr '\n' ' ')"
+  export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+}
+
+# Builds the agent as it ships: one Native AOT executable, out/felix/felix.
+publish_agent() {
+  dotnet publish src/Felix.Agent -c Release -o out/felix --nologo -v quiet
+}

@@ -1,0 +1,47 @@
+namespace Felix.Agent.Hosting.Configuration;
+
+/// <summary>
+/// Gathers the local configuration layers — the process environment and the ini file — and
+/// resolves them. The datastore layers join later, through <see cref="ConfigResolver"/>.
+/// </summary>
+public static class ConfigLoader
+{
+    public const string DefaultConfigFile = "/etc/felix/felix.cfg";
+
+    /// <param name="configFile">The path given with <c>--config-file</c>, or <c>null</c> for the default.</param>
+    /// <param name="environment">The process environment.</param>
+    public static ConfigResolution Load(string? configFile, IEnumerable<KeyValuePair<string, string>> environment)
+    {
+        var layers = new List<ConfigLayer> { ConfigLayer.FromEnvironment(environment) };
+        var path = configFile ?? DefaultConfigFile;
+        try
+        {
+            // The default file is optional; a file the operator named must exist.
+            if (configFile is not null || File.Exists(path))
+            {
+                layers.Add(IniFile.Parse(path, File.ReadAllText(path)));
+            }
+        }
+        catch (ConfigException e)
+        {
+            return Failed(e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            var reason = e is FileNotFoundException or DirectoryNotFoundException ? "does not exist" : $"cannot be read: {e.Message}";
+            return Failed($"config file {path} (from --config-file) {reason}");
+        }
+        return ConfigResolver.Resolve(layers);
+    }
+
+    /// <summary>The environment of this process as name/value pairs.</summary>
+    public static IEnumerable<KeyValuePair<string, string>> ProcessEnvironment()
+    {
+        foreach (System.Collections.DictionaryEntry variable in Environment.GetEnvironmentVariables())
+        {
+            yield return new((string)variable.Key, (string?)variable.Value ?? "");
+        }
+    }
+
+    private static ConfigResolution Failed(string error) => new(null, [error], []);
+}
