@@ -209,6 +209,15 @@ public class ConfigResolverTests
         Assert.Equal(expected, Resolve(Env(("FELIX_IPV6SUPPORT", raw))).Ipv6Support);
     }
 
+    [Theory]
+    [InlineData("warn", LogSeverity.Warning)]
+    [InlineData("FATAL", LogSeverity.Critical)]
+    [InlineData("Debug", LogSeverity.Debug)]
+    public void Log_severities_accept_the_old_aliases(string raw, LogSeverity expected)
+    {
+        Assert.Equal(expected, Resolve(Env(("FELIX_LOGSEVERITYSCREEN", raw))).LogSeverityScreen);
+    }
+
     [Fact]
     public void Typed_values_are_parsed()
     {

@@ -1,0 +1,284 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using dotnet_etcd;
+
+namespace Felix.IntegrationTests.Fixtures;
+
+/// <summary>
+/// One real single-member etcd (Debian's etcd-server 3.4) for the integration tests, on free
+/// loopback ports with its own temporary data dir. It can be stopped, killed and started again on
+/// the same ports and data, which is what the agent's resync and reconnect paths are tested with.
+/// Disposing always kills the process and deletes the directory.
+/// </summary>
+public sealed class EtcdServer : IAsyncDisposable, IDisposable
+{
+    private const int PortAttempts = 5;
+    private const int LogTailLines = 40;
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan StopGracePeriod = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan KillTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly string _etcdPath;
+    private readonly string _clusterToken;
+    private readonly LogBuffer _log = new(500);
+    private Process? _process;
+    private int _starts;
+    private bool _disposed;
+
+    private EtcdServer(string etcdPath, string rootDirectory, int clientPort, int peerPort)
+    {
+        _etcdPath = etcdPath;
+        RootDirectory = rootDirectory;
+        ClientPort = clientPort;
+        PeerPort = peerPort;
+        _clusterToken = "felix-it-" + RandomNumberGenerator.GetHexString(8, lowercase: true);
+    }
+
+    /// <summary>The member name passed as <c>--name</c>.</summary>
+    public string Name { get; } = "felix-it";
+
+    public int ClientPort { get; }
+
+    public int PeerPort { get; }
+
+    /// <summary>The URL clients use, e.g. <c>http://127.0.0.1:40123</c>.</summary>
+    public string ClientUrl => $"http://127.0.0.1:{ClientPort}";
+
+    public string PeerUrl => $"http://127.0.0.1:{PeerPort}";
+
+    /// <summary>The temporary directory owned by this server; deleted on dispose.</summary>
+    public string RootDirectory { get; }
+
+    /// <summary>etcd's <c>--data-dir</c>, inside <see cref="RootDirectory"/>; survives stop/start.</summary>
+    public string DataDirectory => Path.Combine(RootDirectory, "data");
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>The pid of the running etcd, or null when it is not running.</summary>
+    public int? ProcessId => IsRunning ? _process!.Id : null;
+
+    /// <summary>
+    /// Starts a new member on fresh free ports and a fresh data dir and waits until it is healthy.
+    /// Retries with other ports when one was taken between picking and binding.
+    /// </summary>
+    public static async Task<EtcdServer> StartNewAsync(CancellationToken cancellationToken = default)
+    {
+        var etcdPath = Require.Executable("etcd", "etcd-server");
+        for (var attempt = 1; ; attempt++)
+        {
+            var (clientPort, peerPort) = LoopbackPorts.PickTwo();
+            var rootDirectory = Directory.CreateTempSubdirectory("felix-it-etcd-").FullName;
+            var server = new EtcdServer(etcdPath, rootDirectory, clientPort, peerPort);
+            try
+            {
+                await server.StartAsync(cancellationToken);
+                return server;
+            }
+            catch (InvalidOperationException) when (attempt < PortAttempts && server.LogContains("address already in use"))
+            {
+                await server.DisposeAsync();
+            }
+            catch
+            {
+                await server.DisposeAsync();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Creates a client for this member; the caller disposes it.</summary>
+    public EtcdClient CreateClient() => new(ClientUrl);
+
+    /// <summary>The last lines etcd logged (all starts), for failure messages.</summary>
+    public string LogTail(int lines = LogTailLines) => _log.Tail(lines);
+
+    /// <summary>Whether etcd's kept log contains the text.</summary>
+    public bool LogContains(string text) => _log.Contains(text);
+
+    /// <summary>Starts etcd on this server's ports and data dir and waits until it is healthy.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (IsRunning)
+        {
+            throw new InvalidOperationException($"etcd (pid {_process!.Id}) is already running on {ClientUrl}.");
+        }
+
+        _process?.Dispose();
+        _starts++;
+        var startInfo = EtcdCommandLine.Create(_etcdPath, Name, DataDirectory, ClientUrl, PeerUrl, _clusterToken);
+        _log.Append($"=== start #{_starts}: {_etcdPath} {string.Join(' ', startInfo.ArgumentList)}");
+        var process = new Process { StartInfo = startInfo };
+        process.OutputDataReceived += (_, e) => AppendLog(e.Data);
+        process.ErrorDataReceived += (_, e) => AppendLog(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+        await WaitUntilHealthyAsync(process, cancellationToken);
+    }
+
+    /// <summary>Sends SIGTERM, waits for a clean exit, and sends SIGKILL if it does not come.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        var process = _process;
+        if (process is null || process.HasExited)
+        {
+            return;
+        }
+
+        var kill = Require.Executable("kill", "procps");
+        var pid = process.Id.ToString(CultureInfo.InvariantCulture);
+        await CommandRunner.RunAsync(kill, ["-s", "TERM", pid], cancellationToken: cancellationToken);
+        using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        grace.CancelAfter(StopGracePeriod);
+        try
+        {
+            await process.WaitForExitAsync(grace.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            _log.Append($"=== etcd did not exit within {StopGracePeriod} of SIGTERM; sending SIGKILL");
+            await KillAsync();
+        }
+    }
+
+    /// <summary>Kills etcd with SIGKILL (a crash, as far as etcd and its clients can tell).</summary>
+    public async Task KillAsync()
+    {
+        var process = _process;
+        if (process is null)
+        {
+            return;
+        }
+
+        KillQuietly(process);
+        using var timeout = new CancellationTokenSource(KillTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new InvalidOperationException($"etcd (pid {process.Id}) did not exit after SIGKILL.");
+        }
+    }
+
+    /// <summary>Stops etcd (if running) and starts it again on the same ports and data dir.</summary>
+    public async Task RestartAsync(CancellationToken cancellationToken = default)
+    {
+        await StopAsync(cancellationToken);
+        await StartAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        try
+        {
+            await KillAsync();
+        }
+        finally
+        {
+            _process?.Dispose();
+            _process = null;
+            DeleteRootDirectory();
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        try
+        {
+            if (_process is { } process)
+            {
+                KillQuietly(process);
+                process.WaitForExit(KillTimeout);
+            }
+        }
+        finally
+        {
+            _process?.Dispose();
+            _process = null;
+            DeleteRootDirectory();
+        }
+    }
+
+    private async Task WaitUntilHealthyAsync(Process process, CancellationToken cancellationToken)
+    {
+        using var ready = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        ready.CancelAfter(ReadyTimeout);
+        try
+        {
+            while (true)
+            {
+                if (process.HasExited)
+                {
+                    await process.WaitForExitAsync(ready.Token);
+                    throw new InvalidOperationException(
+                        $"etcd exited with code {process.ExitCode} before it became healthy on {ClientUrl}."
+                        + $"{Environment.NewLine}etcd log tail:{Environment.NewLine}{LogTail()}");
+                }
+
+                if (await EtcdHealthProbe.IsHealthyAsync(ClientUrl, ready.Token))
+                {
+                    return;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(100), ready.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            await KillAsync();
+            throw new TimeoutException(
+                $"etcd did not become healthy on {ClientUrl} within {ReadyTimeout.TotalSeconds} s; killed it."
+                + $"{Environment.NewLine}etcd log tail:{Environment.NewLine}{LogTail()}");
+        }
+        catch (OperationCanceledException)
+        {
+            await KillAsync();
+            throw;
+        }
+    }
+
+    private void AppendLog(string? line)
+    {
+        if (line is not null)
+        {
+            _log.Append(line);
+        }
+    }
+
+    private void DeleteRootDirectory()
+    {
+        if (Directory.Exists(RootDirectory))
+        {
+            Directory.Delete(RootDirectory, recursive: true);
+        }
+    }
+
+    private static void KillQuietly(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already exited.
+        }
+    }
+}
