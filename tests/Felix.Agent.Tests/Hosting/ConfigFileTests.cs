@@ -34,6 +34,15 @@ public class ConfigFileTests
     }
 
     [Fact]
+    public void A_config_file_that_is_a_directory_cannot_be_read_and_says_so()
+    {
+        var resolution = ConfigLoader.Load(Path.GetTempPath(), []);
+
+        var error = Assert.Single(resolution.Errors);
+        Assert.Contains("cannot be read", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_named_config_file_is_read_and_the_environment_still_wins()
     {
         var path = Path.GetTempFileName();

@@ -29,7 +29,8 @@ public static class ConfigLoader
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             var reason = e is FileNotFoundException or DirectoryNotFoundException ? "does not exist" : $"cannot be read: {e.Message}";
-            return Failed($"config file {path} (from --config-file) {reason}");
+            var named = configFile is null ? "" : " (from --config-file)";
+            return Failed($"config file {path}{named} {reason}");
         }
         return ConfigResolver.Resolve(layers);
     }
