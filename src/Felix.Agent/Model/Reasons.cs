@@ -15,9 +15,27 @@ internal static class Reasons
 {
     public const int MaxEchoed = 60;
 
-    public static string Show(string text)
+    public static string Show(string text) => Show(text, quote: false);
+
+    /// <summary>
+    /// A JSON value as a reason shows it: strings always quoted (so <c>"4"</c> cannot pass for
+    /// the number 4), numbers as written.
+    /// </summary>
+    public static string Show(JsonElement element) => element.ValueKind switch
     {
-        if (text.Length is > 0 and <= MaxEchoed && text.All(IsPlain))
+        JsonValueKind.String => Show(element.GetString()!, quote: true),
+        JsonValueKind.Number => Show(element.GetRawText()),
+        JsonValueKind.True => "true",
+        JsonValueKind.False => "false",
+        JsonValueKind.Null => "null",
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "a list",
+        _ => "nothing",
+    };
+
+    private static string Show(string text, bool quote)
+    {
+        if (!quote && text.Length is > 0 and <= MaxEchoed && text.All(IsPlain))
         {
             return text;
         }
@@ -33,19 +51,6 @@ internal static class Reasons
         }
         return shown.ToString();
     }
-
-    /// <summary>A JSON value as a reason shows it: strings via <see cref="Show"/>, numbers as written.</summary>
-    public static string Show(JsonElement element) => element.ValueKind switch
-    {
-        JsonValueKind.String => Show(element.GetString()!),
-        JsonValueKind.Number => Show(element.GetRawText()),
-        JsonValueKind.True => "true",
-        JsonValueKind.False => "false",
-        JsonValueKind.Null => "null",
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "a list",
-        _ => "nothing",
-    };
 
     /// <summary>A JSON value's type, for "expected X, got Y" reasons.</summary>
     public static string TypeOf(JsonElement element) => element.ValueKind switch
