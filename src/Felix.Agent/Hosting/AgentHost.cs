@@ -1,4 +1,6 @@
-using Felix.Agent.Hosting.Configuration;
+using System.Threading.Channels;
+using Felix.Agent.Datastore;
+using Felix.Agent.Datastore.Etcd;
 using Felix.Agent.Hosting.Health;
 using Felix.Agent.Hosting.Logging;
 using Felix.Agent.Hosting.Metrics;
@@ -19,14 +21,17 @@ public static class AgentHost
     /// <summary>systemd's default stop timeout is 90 s; the agent promises to be gone within 5.</summary>
     public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(4);
 
-    public static IHost Build(FelixConfig config, LogLineFormatter formatter)
+    public static IHost Build(AgentStartup startup, LogLineFormatter formatter)
     {
+        var config = startup.Config;
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
         {
             ApplicationName = "felix",
             DisableDefaults = true,
         });
-        builder.Logging.AddFelixLogging(config.LogSeverityScreen, formatter);
+        var logLevel = new LogLevelSwitch(config.LogSeverityScreen);
+        builder.Logging.AddFelixLogging(logLevel, formatter);
+        builder.Services.AddSingleton(logLevel);
         builder.Services.AddSystemd();
         builder.Services.Configure<HostOptions>(options =>
         {
@@ -46,6 +51,7 @@ public static class AgentHost
         AgentMetrics.Register(registry, health, CommandLine.Version);
 
         builder.Services.AddSingleton(config);
+        AddDatastore(builder.Services, startup, health);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(health);
         builder.Services.AddSingleton(registry);
@@ -62,5 +68,43 @@ public static class AgentHost
                 config.PrometheusMetricsHost, config.PrometheusMetricsPort));
         }
         return builder.Build();
+    }
+
+    private static void AddDatastore(IServiceCollection services, AgentStartup startup, HealthAggregator health)
+    {
+        var config = startup.Config;
+        var updates = Channel.CreateUnbounded<DatastoreUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var modelOptions = new Model.ModelOptions(config.InterfacePrefix);
+        services.AddSingleton(startup.Etcd);
+        services.AddSingleton<IEtcdStore>(new GrpcEtcdStore(startup.Etcd));
+        services.AddSingleton(startup.DatastoreConfig);
+        services.AddSingleton(services => new DatastoreMetrics(services.GetRequiredService<IMetricFactory>()));
+        services.AddHostedService(services => new EtcdSyncer(
+            services.GetRequiredService<IEtcdStore>(),
+            new SyncState(config.FelixHostname, modelOptions),
+            updates.Writer,
+            health.Register("datastore", reportsReadiness: true),
+            services.GetRequiredService<DatastoreMetrics>(),
+            services.GetRequiredService<ILogger<EtcdSyncer>>(),
+            services.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IDatastoreListener>(services => new ConfigMonitor(
+            config, startup.LocalLayers, startup.DatastoreConfig,
+            services.GetRequiredService<LogLevelSwitch>(),
+            services.GetRequiredService<IHostApplicationLifetime>(),
+            services.GetRequiredService<ILogger<ConfigMonitor>>()));
+        services.AddHostedService(services => new StatusReporter(
+            services.GetRequiredService<IEtcdStore>(), config.FelixHostname,
+            TimeSpan.FromSeconds(config.ReportingIntervalSecs), TimeSpan.FromSeconds(config.ReportingTTLSecs),
+            services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<StatusReporter>>()));
+        if (config.EndpointReportingEnabled)
+        {
+            // The dataplane resolves it to report programmed endpoints; the hosted service drains it.
+            services.AddSingleton(services => new EndpointStatusReporter(
+                services.GetRequiredService<IEtcdStore>(), services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<ILogger<EndpointStatusReporter>>()));
+            services.AddHostedService(services => services.GetRequiredService<EndpointStatusReporter>());
+        }
+        services.AddHostedService(services => new DatastoreConsumer(
+            updates.Reader, services.GetServices<IDatastoreListener>()));
     }
 }

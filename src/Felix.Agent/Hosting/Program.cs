@@ -1,5 +1,8 @@
+using Felix.Agent.Datastore;
+using Felix.Agent.Datastore.Etcd;
 using Felix.Agent.Hosting.Configuration;
 using Felix.Agent.Hosting.Logging;
+using Felix.Agent.Model;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -13,6 +16,8 @@ namespace Felix.Agent.Hosting;
 /// </summary>
 public static partial class Program
 {
+    private static readonly TimeSpan DatastoreConfigTimeout = TimeSpan.FromSeconds(5);
+
     public static async Task<int> Main(string[] args)
     {
         switch (CommandLine.Parse(args))
@@ -36,17 +41,15 @@ public static partial class Program
     private static async Task<int> RunAsync(CommandLine.Run run)
     {
         var formatter = FelixLogging.CreateFormatter();
-        var resolution = ConfigLoader.Load(run.ConfigFile, ConfigLoader.ProcessEnvironment());
-        if (resolution.Config is not { } config)
+        var startup = await PrepareAsync(run, formatter);
+        if (startup is null)
         {
-            foreach (var error in resolution.Errors)
-            {
-                Console.Error.WriteLine(formatter.Format(DateTimeOffset.Now, LogLevel.Critical, "Config", error, null));
-            }
             return 1;
         }
+        using var etcd = startup.Etcd;
+        var config = startup.Config;
 
-        using var host = AgentHost.Build(config, formatter);
+        using var host = AgentHost.Build(startup, formatter);
         var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Felix.Agent.Startup");
         var endpoints = string.Join(",", config.EtcdEndpoints.Select(u => u.OriginalString));
         LogStarting(log, CommandLine.Version, Environment.ProcessId, config.FelixHostname, endpoints,
@@ -55,7 +58,7 @@ public static partial class Program
         {
             LogParameter(log, parameter.Name, origin);
         }
-        foreach (var warning in resolution.Warnings)
+        foreach (var warning in startup.Warnings)
         {
             LogConfigWarning(log, warning);
         }
@@ -69,8 +72,56 @@ public static partial class Program
             LogFailed(log, e.Message);
             return 1;
         }
-        LogStopped(log);
+        LogStopped(log, Environment.ExitCode);
         return Environment.ExitCode;
+    }
+
+    /// <summary>
+    /// Resolves the configuration — local layers first, then etcd's config keys read once, bounded —
+    /// and opens the etcd connection. Null, after printing why, when the agent cannot start.
+    /// </summary>
+    private static async Task<AgentStartup?> PrepareAsync(CommandLine.Run run, LogLineFormatter formatter)
+    {
+        var (local, fileError) = ConfigLoader.LoadLocalLayers(run.ConfigFile, ConfigLoader.ProcessEnvironment());
+        var resolution = fileError is null ? ConfigResolver.Resolve(local) : new ConfigResolution(null, [fileError], []);
+        if (resolution.Config is not { } config)
+        {
+            PrintErrors(formatter, resolution.Errors);
+            return null;
+        }
+        EtcdConnection etcd;
+        try
+        {
+            etcd = new EtcdConnection(new EtcdConnectionOptions(config.EtcdEndpoints, config.EtcdCaFile, config.EtcdCertFile, config.EtcdKeyFile));
+        }
+        catch (InvalidOperationException e)
+        {
+            PrintErrors(formatter, [e.Message]);
+            return null;
+        }
+        var warnings = resolution.Warnings.ToList();
+        var datastore = await DatastoreConfigLoader.TryLoadAsync(new GrpcEtcdStore(etcd), config.FelixHostname,
+            new ModelOptions(config.InterfacePrefix), DatastoreConfigTimeout, CancellationToken.None);
+        if (datastore is null)
+        {
+            warnings.Add($"etcd did not answer within {DatastoreConfigTimeout.TotalSeconds:0} s: starting on local configuration; a value set in etcd will restart the agent once it is read");
+            datastore = new DatastoreConfig();
+        }
+        else
+        {
+            var withDatastore = ConfigResolver.Resolve([.. local, .. datastore.Layers()]);
+            config = withDatastore.Config ?? config;
+            warnings = [.. withDatastore.Warnings];
+        }
+        return new AgentStartup(config, local, datastore, etcd, warnings);
+    }
+
+    private static void PrintErrors(LogLineFormatter formatter, IEnumerable<string> errors)
+    {
+        foreach (var error in errors)
+        {
+            Console.Error.WriteLine(formatter.Format(DateTimeOffset.Now, LogLevel.Critical, "Config", error, null));
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information,
@@ -86,6 +137,6 @@ public static partial class Program
     [LoggerMessage(Level = LogLevel.Critical, Message = "Felix failed to start: {Reason}")]
     private static partial void LogFailed(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Felix stopped; the dataplane is left as it is")]
-    private static partial void LogStopped(ILogger logger);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Felix stopped (exit code {ExitCode}); the dataplane is left as it is")]
+    private static partial void LogStopped(ILogger logger, int exitCode);
 }

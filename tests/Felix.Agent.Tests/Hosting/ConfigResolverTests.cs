@@ -154,6 +154,19 @@ public class ConfigResolverTests
     }
 
     [Fact]
+    public void A_bad_datastore_value_is_a_warning_and_the_next_layer_applies()
+    {
+        var resolution = ConfigResolver.Resolve([
+            Layer(ConfigLayerKind.DatastorePerHost, ("HealthPort", "abc")),
+            Layer(ConfigLayerKind.DatastoreGlobal, ("HealthPort", "7010"))]);
+
+        Assert.Equal(7010, resolution.Config!.HealthPort);
+        var warning = Assert.Single(resolution.Warnings);
+        Assert.Contains("HealthPort", warning, StringComparison.Ordinal);
+        Assert.Contains("DatastorePerHost", warning, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Local_only_parameters_are_ignored_from_the_datastore()
     {
         var resolution = ConfigResolver.Resolve([

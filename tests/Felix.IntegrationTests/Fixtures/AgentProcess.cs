@@ -8,7 +8,8 @@ namespace Felix.IntegrationTests.Fixtures;
 /// The published agent binary (<c>FELIX_BINARY</c>, else <c>out/felix/felix</c>) running as a child
 /// process, optionally inside a network namespace. Its environment is hermetic: inherited
 /// <c>FELIX_*</c> and <c>JOURNAL_STREAM</c> are dropped and an empty config file is named, so only
-/// what a test passes configures it. Health and metrics get free loopback ports.
+/// what a test passes configures it. Health and metrics get free loopback ports, and etcd a port
+/// nobody listens on unless the test passes <c>FELIX_ETCDENDPOINTS</c>.
 /// </summary>
 public sealed class AgentProcess : IAsyncDisposable
 {
@@ -84,6 +85,9 @@ public sealed class AgentProcess : IAsyncDisposable
         start.Environment["FELIX_HEALTHPORT"] = healthPort.ToString(CultureInfo.InvariantCulture);
         start.Environment["FELIX_PROMETHEUSMETRICSHOST"] = "127.0.0.1";
         start.Environment["FELIX_PROMETHEUSMETRICSPORT"] = metricsPort.ToString(CultureInfo.InvariantCulture);
+        // Never the machine's own etcd on 2379 (installing etcd-server may start one): a free port
+        // nothing listens on, unless the test names its etcd.
+        start.Environment["FELIX_ETCDENDPOINTS"] = $"http://127.0.0.1:{LoopbackPorts.PickTwo().First}";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[name] = value;

@@ -12,6 +12,14 @@ public static class ConfigLoader
     /// <param name="environment">The process environment.</param>
     public static ConfigResolution Load(string? configFile, IEnumerable<KeyValuePair<string, string>> environment)
     {
+        var (layers, error) = LoadLocalLayers(configFile, environment);
+        return error is null ? ConfigResolver.Resolve(layers) : new ConfigResolution(null, [error], []);
+    }
+
+    /// <summary>The environment and config-file layers, or the one error that stops start-up.</summary>
+    public static (IReadOnlyList<ConfigLayer> Layers, string? Error) LoadLocalLayers(
+        string? configFile, IEnumerable<KeyValuePair<string, string>> environment)
+    {
         var layers = new List<ConfigLayer> { ConfigLayer.FromEnvironment(environment) };
         var path = configFile ?? DefaultConfigFile;
         try
@@ -24,15 +32,15 @@ public static class ConfigLoader
         }
         catch (ConfigException e)
         {
-            return Failed(e.Message);
+            return (layers, e.Message);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             var reason = e is FileNotFoundException or DirectoryNotFoundException ? "does not exist" : $"cannot be read: {e.Message}";
             var named = configFile is null ? "" : " (from --config-file)";
-            return Failed($"config file {path}{named} {reason}");
+            return (layers, $"config file {path}{named} {reason}");
         }
-        return ConfigResolver.Resolve(layers);
+        return (layers, null);
     }
 
     /// <summary>The environment of this process as name/value pairs.</summary>
@@ -43,6 +51,4 @@ public static class ConfigLoader
             yield return new((string)variable.Key, (string?)variable.Value ?? "");
         }
     }
-
-    private static ConfigResolution Failed(string error) => new(null, [error], []);
 }

@@ -32,7 +32,7 @@ public static class ConfigResolver
                     warnings.Add($"ignoring unknown configuration parameter '{entry.Name}' ({entry.Origin})");
                     continue;
                 }
-                if (parameter.LocalOnly && layer.Kind is ConfigLayerKind.DatastorePerHost or ConfigLayerKind.DatastoreGlobal)
+                if (parameter.LocalOnly && IsDatastore(layer.Kind))
                 {
                     warnings.Add($"ignoring {parameter.Name} ({entry.Origin}): it can only be set in the environment or the config file");
                     continue;
@@ -40,6 +40,13 @@ public static class ConfigResolver
                 // An empty value means "not set here", so an empty FELIX_X does not mask the file.
                 if (entry.RawValue.Trim().Length == 0 || chosen.ContainsKey(parameter))
                 {
+                    continue;
+                }
+                // A bad value in etcd must never stop the agent: it is absent, and a lower layer
+                // (or the default) applies. Local layers are the operator's own: errors there stop.
+                if (IsDatastore(layer.Kind) && !parameter.TryParseBoxed(entry.RawValue, out _))
+                {
+                    warnings.Add($"ignoring invalid value for {parameter.Name}: \"{Printable(entry.RawValue)}\" ({entry.Origin}); must be {parameter.Allowed}");
                     continue;
                 }
                 chosen[parameter] = entry;
@@ -82,6 +89,9 @@ public static class ConfigResolver
             errors.Add($"{set} is set ({(cert.Origin ?? key.Origin)}) but {missing} is not; a client certificate needs both");
         }
     }
+
+    private static bool IsDatastore(ConfigLayerKind kind) =>
+        kind is ConfigLayerKind.DatastorePerHost or ConfigLayerKind.DatastoreGlobal;
 
     // Values end up in a single log line: keep control characters out of it.
     private static string Printable(string raw)

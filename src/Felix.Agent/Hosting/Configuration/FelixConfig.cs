@@ -53,6 +53,9 @@ public sealed class FelixConfig
 
     public T Get<T>(ConfigParameter<T> parameter) => (T)_values[parameter].Value!;
 
+    /// <summary>The value of any parameter, for comparing two configurations.</summary>
+    public object? ValueOf(ConfigParameter parameter) => _values[parameter].Value;
+
     /// <summary>Where the value came from, or <c>null</c> when it is the default.</summary>
     public string? OriginOf(ConfigParameter parameter) => _values[parameter].Origin;
 

@@ -30,9 +30,8 @@ public static class FelixLogging
         _ => throw new ArgumentOutOfRangeException(nameof(severity), severity, null),
     };
 
-    public static ILoggingBuilder AddFelixLogging(this ILoggingBuilder logging, LogSeverity severity, LogLineFormatter formatter)
+    public static ILoggingBuilder AddFelixLogging(this ILoggingBuilder logging, LogLevelSwitch level, LogLineFormatter formatter)
     {
-        var minimum = ToLogLevel(severity);
         var target = new ConsoleTarget("stdout")
         {
             Layout = Layout.FromMethod(e => formatter.Format(
@@ -43,14 +42,17 @@ public static class FelixLogging
         config.AddRule(NLog.LogLevel.Trace, NLog.LogLevel.Fatal, target);
 
         logging.ClearProviders();
-        logging.SetMinimumLevel(minimum);
-        // The framework's own chatter ("Application started. Press Ctrl+C…") is for interactive
-        // apps; an operator wants it only when something is wrong, or when debugging.
-        logging.AddFilter("Microsoft", minimum > LogLevel.Warning ? minimum : LogLevel.Warning);
-        if (minimum == LogLevel.Debug)
+        logging.SetMinimumLevel(LogLevel.Trace);
+        // One rule, read at every call, so LogSeverityScreen can change without a restart. The
+        // framework's own chatter ("Application started. Press Ctrl+C…") is for interactive apps:
+        // an operator wants it only when something is wrong, or when debugging.
+        logging.AddFilter((category, eventLevel) =>
         {
-            logging.AddFilter("Microsoft", LogLevel.Debug);
-        }
+            var minimum = level.Minimum;
+            return eventLevel >= minimum
+                && (minimum == LogLevel.Debug || eventLevel >= LogLevel.Warning
+                    || !category!.StartsWith("Microsoft", StringComparison.Ordinal));
+        });
         logging.AddNLog(config, new NLogProviderOptions { RemoveLoggerFactoryFilter = false });
         return logging;
     }

@@ -1,0 +1,37 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+
+namespace Felix.Agent.Datastore;
+
+/// <summary>Something inside the agent that records datastore updates (no I/O in the handler).</summary>
+public interface IDatastoreListener
+{
+    void OnUpdate(DatastoreUpdate update);
+}
+
+/// <summary>
+/// The one reader of the datastore's update channel: hands every update, in order, to each
+/// listener on this loop's thread, so listeners own their state without locks.
+/// </summary>
+public sealed class DatastoreConsumer : BackgroundService
+{
+    private readonly ChannelReader<DatastoreUpdate> _updates;
+    private readonly IReadOnlyList<IDatastoreListener> _listeners;
+
+    public DatastoreConsumer(ChannelReader<DatastoreUpdate> updates, IEnumerable<IDatastoreListener> listeners)
+    {
+        _updates = updates;
+        _listeners = [.. listeners];
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var update in _updates.ReadAllAsync(stoppingToken))
+        {
+            foreach (var listener in _listeners)
+            {
+                listener.OnUpdate(update);
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+using Felix.Agent.Model;
+
+namespace Felix.Agent.Datastore;
+
+/// <summary>A key and its valid value.</summary>
+internal sealed record Entry(DatastoreKey Key, DatastoreValue Value);
+
+/// <summary>A value etcd holds that cannot be used, reported once per (key, revision).</summary>
+public sealed record RejectedEntry(string Key, string Kind, string Reason);
+
+/// <summary>
+/// The datastore's record of what etcd holds (<c>current</c>) and what consumers have been given
+/// (<c>delivered</c>). Snapshots and watch events only change <c>current</c> and mark keys dirty;
+/// <see cref="TakeUpdates"/> turns the dirty keys into the exact difference. So a resync after a
+/// compaction or an outage delivers only what really changed — never "remove all, add all" — and
+/// while <c>/calico/v1/Ready</c> is not true nothing is delivered at all. Pure: no I/O, no clock.
+/// </summary>
+public sealed class SyncState
+{
+    private readonly string _hostname;
+    private readonly ModelOptions _options;
+    private readonly Dictionary<string, Entry> _current = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Entry> _delivered = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _reportedInvalid = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
+    private readonly List<RejectedEntry> _newlyRejected = [];
+    private readonly ClusterCounter _counts = new();
+    private bool _ready;
+    private bool _snapshotLoaded;
+    private bool _inSyncDelivered;
+
+    public SyncState(string hostname, ModelOptions options)
+    {
+        _hostname = hostname;
+        _options = options;
+    }
+
+    /// <summary><c>/calico/v1/Ready</c> is true.</summary>
+    public bool DatastoreReady => _ready;
+
+    /// <summary>A snapshot has been loaded and everything dirty delivered, with Ready true.</summary>
+    public bool InSync => _inSyncDelivered && _dirty.Count == 0;
+
+    public int DeliveredCount => _delivered.Count;
+
+    /// <summary>Replaces everything known with a fresh snapshot of <c>/calico/v1/</c>.</summary>
+    public void LoadSnapshot(IEnumerable<(string Key, ReadOnlyMemory<byte> Value, long Revision)> items)
+    {
+        _dirty.UnionWith(_current.Keys);
+        _current.Clear();
+        _ready = false;
+        foreach (var (key, value, revision) in items)
+        {
+            Put(key, value, revision);
+        }
+        _dirty.UnionWith(_delivered.Keys);
+        _snapshotLoaded = true;
+    }
+
+    /// <summary>Applies one watch event: a put (<paramref name="value"/> set) or a delete.</summary>
+    public void Apply(string key, ReadOnlyMemory<byte>? value, long revision)
+    {
+        if (value is { } bytes)
+        {
+            Put(key, bytes, revision);
+        }
+        else
+        {
+            Delete(key);
+        }
+    }
+
+    /// <summary>Values found invalid since the last call, each reported once per revision.</summary>
+    public IReadOnlyList<RejectedEntry> TakeRejected()
+    {
+        var taken = _newlyRejected.ToList();
+        _newlyRejected.Clear();
+        return taken;
+    }
+
+    /// <summary>Hosts, endpoints and profiles among what has been delivered.</summary>
+    public ClusterCounts Counts => _counts.Counts;
+
+    /// <summary>
+    /// The updates that bring consumers from what they were given to what etcd holds, then
+    /// <see cref="DatastoreInSync"/> when this completes a sync. Empty while Ready is not true.
+    /// </summary>
+    public IReadOnlyList<DatastoreUpdate> TakeUpdates()
+    {
+        if (!_ready || !_snapshotLoaded)
+        {
+            if (!_ready)
+            {
+                _inSyncDelivered = false;
+            }
+            return [];
+        }
+        var updates = new List<DatastoreUpdate>(_dirty.Count + 1);
+        foreach (var path in _dirty.Order(StringComparer.Ordinal))
+        {
+            var now = _current.GetValueOrDefault(path);
+            var before = _delivered.GetValueOrDefault(path);
+            if (now is { } set && (before is null || !Equals(before.Value, set.Value)))
+            {
+                updates.Add(DatastoreUpdate.Set(set.Key, set.Value));
+                if (before is null)
+                {
+                    _counts.Added(set.Key);
+                }
+                _delivered[path] = set;
+            }
+            else if (now is null && before is { } removed)
+            {
+                updates.Add(DatastoreUpdate.Remove(removed.Key));
+                _counts.Removed(removed.Key);
+                _delivered.Remove(path);
+            }
+        }
+        _dirty.Clear();
+        if (!_inSyncDelivered)
+        {
+            updates.Add(new DatastoreInSync());
+            _inSyncDelivered = true;
+        }
+        return updates;
+    }
+
+    private void Put(string path, ReadOnlyMemory<byte> value, long revision)
+    {
+        switch (KeyParser.Parse(path))
+        {
+            case KnownKey { Key: ReadyKey } known:
+                var parsed = ValueParser.Parse(known.Key, value.Span, _options);
+                _ready = parsed is ValidValue { Value: ReadyFlag { IsReady: true } };
+                if (parsed is InvalidValue invalidReady)
+                {
+                    ReportInvalid(path, known.Key.Kind, invalidReady.Reason, revision);
+                }
+                break;
+            case KnownKey { Key: HostConfigKey host } when host.Hostname != _hostname:
+                break;
+            case KnownKey known:
+                switch (ValueParser.Parse(known.Key, value.Span, _options))
+                {
+                    case ValidValue valid:
+                        _current[path] = new Entry(known.Key, valid.Value);
+                        _reportedInvalid.Remove(path);
+                        break;
+                    case InvalidValue invalid:
+                        // Invalid is treated exactly as absent: a valid value it replaces is removed.
+                        _current.Remove(path);
+                        ReportInvalid(path, known.Key.Kind, invalid.Reason, revision);
+                        break;
+                }
+                _dirty.Add(path);
+                break;
+            case InvalidKey invalidKey:
+                ReportInvalid(path, invalidKey.Kind, invalidKey.Reason, revision);
+                break;
+            case UnknownKey:
+                break;
+        }
+    }
+
+    private void Delete(string path)
+    {
+        if (KeyParser.Parse(path) is KnownKey { Key: ReadyKey })
+        {
+            _ready = false;
+            return;
+        }
+        _reportedInvalid.Remove(path);
+        if (_current.Remove(path) || _delivered.ContainsKey(path))
+        {
+            _dirty.Add(path);
+        }
+    }
+
+    private void ReportInvalid(string path, string kind, string reason, long revision)
+    {
+        if (_reportedInvalid.TryGetValue(path, out var reported) && reported == revision)
+        {
+            return;
+        }
+        _reportedInvalid[path] = revision;
+        _newlyRejected.Add(new RejectedEntry(path, kind, reason));
+    }
+}
