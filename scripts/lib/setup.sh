@@ -24,9 +24,10 @@ ensure_packages() {
 }
 
 # The packages the agent, its tests and the demo use: etcd for the datastore, the kernel tools the
-# tests inspect state with, clang for the Native AOT build, curl for health checks.
+# tests inspect state with, clang for the Native AOT build, curl for health checks, openssl for the
+# certificates of the TLS tests.
 ensure_project_packages() {
-  ensure_packages etcd-server etcd-client iptables ipset iproute2 iputils-ping clang zlib1g-dev curl ca-certificates
+  ensure_packages etcd-server etcd-client iptables ipset iproute2 iputils-ping clang zlib1g-dev curl ca-certificates openssl
 }
 
 ensure_dotnet() {

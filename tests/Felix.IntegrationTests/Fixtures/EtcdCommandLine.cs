@@ -17,7 +17,8 @@ public static class EtcdCommandLine
         string dataDirectory,
         string clientUrl,
         string peerUrl,
-        string clusterToken)
+        string clusterToken,
+        EtcdTls? tls = null)
     {
         var startInfo = new ProcessStartInfo(etcdPath)
         {
@@ -53,7 +54,14 @@ public static class EtcdCommandLine
             "--logger", "zap",
             "--log-outputs", "stderr",
         ];
-        foreach (var argument in arguments)
+        string[] tlsArguments = tls is null ? [] :
+        [
+            "--cert-file", tls.ServerCertFile,
+            "--key-file", tls.ServerKeyFile,
+            "--client-cert-auth",
+            "--trusted-ca-file", tls.CaFile,
+        ];
+        foreach (var argument in arguments.Concat(tlsArguments))
         {
             startInfo.ArgumentList.Add(argument);
         }

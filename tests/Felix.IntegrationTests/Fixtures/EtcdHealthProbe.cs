@@ -12,11 +12,13 @@ public static class EtcdHealthProbe
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
 
     /// <summary>True when the member says it is healthy; false when it is unreachable or not yet ready.</summary>
-    public static async Task<bool> IsHealthyAsync(string clientUrl, CancellationToken cancellationToken)
+    /// <param name="http">For a TLS member, a client that presents a certificate; else the shared one.</param>
+    public static async Task<bool> IsHealthyAsync(string clientUrl, CancellationToken cancellationToken, HttpClient? http = null)
     {
+        http ??= Http;
         try
         {
-            using var response = await Http.GetAsync(new Uri(clientUrl + "/health"), cancellationToken);
+            using var response = await http.GetAsync(new Uri(clientUrl + "/health"), cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
                 return false;

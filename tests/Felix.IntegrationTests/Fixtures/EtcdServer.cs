@@ -22,12 +22,15 @@ public sealed class EtcdServer : IAsyncDisposable, IDisposable
     private readonly string _etcdPath;
     private readonly string _clusterToken;
     private readonly LogBuffer _log = new(500);
+    private readonly HttpClient? _health;
     private Process? _process;
     private int _starts;
     private bool _disposed;
 
-    private EtcdServer(string etcdPath, string rootDirectory, int clientPort, int peerPort)
+    private EtcdServer(string etcdPath, string rootDirectory, int clientPort, int peerPort, EtcdTls? tls)
     {
+        Tls = tls;
+        _health = tls?.CreateHttpClient();
         _etcdPath = etcdPath;
         RootDirectory = rootDirectory;
         ClientPort = clientPort;
@@ -42,8 +45,11 @@ public sealed class EtcdServer : IAsyncDisposable, IDisposable
 
     public int PeerPort { get; }
 
-    /// <summary>The URL clients use, e.g. <c>http://127.0.0.1:40123</c>.</summary>
-    public string ClientUrl => $"http://127.0.0.1:{ClientPort}";
+    /// <summary>With TLS: https with client-certificate authentication, signed by <see cref="EtcdTls.CaFile"/>.</summary>
+    public EtcdTls? Tls { get; }
+
+    /// <summary>The URL clients use, e.g. <c>http://127.0.0.1:40123</c> (https with TLS).</summary>
+    public string ClientUrl => $"{(Tls is null ? "http" : "https")}://127.0.0.1:{ClientPort}";
 
     public string PeerUrl => $"http://127.0.0.1:{PeerPort}";
 
@@ -62,14 +68,18 @@ public sealed class EtcdServer : IAsyncDisposable, IDisposable
     /// Starts a new member on fresh free ports and a fresh data dir and waits until it is healthy.
     /// Retries with other ports when one was taken between picking and binding.
     /// </summary>
-    public static async Task<EtcdServer> StartNewAsync(CancellationToken cancellationToken = default)
+    public static async Task<EtcdServer> StartNewAsync(CancellationToken cancellationToken = default) =>
+        await StartNewAsync(tls: null, cancellationToken);
+
+    /// <summary>Like <see cref="StartNewAsync(CancellationToken)"/>, serving clients over TLS when <paramref name="tls"/> is given.</summary>
+    public static async Task<EtcdServer> StartNewAsync(EtcdTls? tls, CancellationToken cancellationToken = default)
     {
         var etcdPath = Require.Executable("etcd", "etcd-server");
         for (var attempt = 1; ; attempt++)
         {
             var (clientPort, peerPort) = LoopbackPorts.PickTwo();
             var rootDirectory = Directory.CreateTempSubdirectory("felix-it-etcd-").FullName;
-            var server = new EtcdServer(etcdPath, rootDirectory, clientPort, peerPort);
+            var server = new EtcdServer(etcdPath, rootDirectory, clientPort, peerPort, tls);
             try
             {
                 await server.StartAsync(cancellationToken);
@@ -107,7 +117,7 @@ public sealed class EtcdServer : IAsyncDisposable, IDisposable
 
         _process?.Dispose();
         _starts++;
-        var startInfo = EtcdCommandLine.Create(_etcdPath, Name, DataDirectory, ClientUrl, PeerUrl, _clusterToken);
+        var startInfo = EtcdCommandLine.Create(_etcdPath, Name, DataDirectory, ClientUrl, PeerUrl, _clusterToken, Tls);
         _log.Append($"=== start #{_starts}: {_etcdPath} {string.Join(' ', startInfo.ArgumentList)}");
         var process = new Process { StartInfo = startInfo };
         process.OutputDataReceived += (_, e) => AppendLog(e.Data);
@@ -188,6 +198,7 @@ public sealed class EtcdServer : IAsyncDisposable, IDisposable
         {
             _process?.Dispose();
             _process = null;
+            _health?.Dispose();
             DeleteRootDirectory();
         }
     }
@@ -212,6 +223,7 @@ public sealed class EtcdServer : IAsyncDisposable, IDisposable
         {
             _process?.Dispose();
             _process = null;
+            _health?.Dispose();
             DeleteRootDirectory();
         }
     }
@@ -232,7 +244,7 @@ public sealed class EtcdServer : IAsyncDisposable, IDisposable
                         + $"{Environment.NewLine}etcd log tail:{Environment.NewLine}{LogTail()}");
                 }
 
-                if (await EtcdHealthProbe.IsHealthyAsync(ClientUrl, ready.Token))
+                if (await EtcdHealthProbe.IsHealthyAsync(ClientUrl, ready.Token, _health))
                 {
                     return;
                 }
