@@ -121,6 +121,10 @@ public sealed partial class EtcdSyncer : BackgroundService
 
     private async Task DeliverAsync(CancellationToken cancel)
     {
+        foreach (var ignored in _state.TakeIgnored())
+        {
+            LogIgnored(_log, ignored);
+        }
         foreach (var rejected in _state.TakeRejected())
         {
             _metrics.Rejected(rejected.Kind);
@@ -163,6 +167,9 @@ public sealed partial class EtcdSyncer : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Datastore value rejected and treated as absent: {Key}: {Reason}")]
     private static partial void LogRejected(ILogger logger, string key, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Ignoring a key this agent does not know: {Key}")]
+    private static partial void LogIgnored(ILogger logger, string key);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Read {Count} keys under /calico/v1/ at revision {Revision}")]
     private static partial void LogSnapshot(ILogger logger, int count, long revision);

@@ -24,6 +24,7 @@ public sealed class SyncState
     private readonly Dictionary<string, long> _reportedInvalid = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
     private readonly List<RejectedEntry> _newlyRejected = [];
+    private readonly List<string> _ignored = [];
     private readonly ClusterCounter _counts = new();
     private bool _ready;
     private bool _snapshotLoaded;
@@ -77,6 +78,19 @@ public sealed class SyncState
         _newlyRejected.Clear();
         return taken;
     }
+
+    /// <summary>
+    /// Keys under /calico/ this agent does not know, since the last call (for debug logging; at most
+    /// <see cref="MaxIgnoredReported"/> per call, so a foreign tree cannot grow memory).
+    /// </summary>
+    public IReadOnlyList<string> TakeIgnored()
+    {
+        var taken = _ignored.ToList();
+        _ignored.Clear();
+        return taken;
+    }
+
+    public const int MaxIgnoredReported = 100;
 
     /// <summary>Hosts, endpoints and profiles among what has been delivered.</summary>
     public ClusterCounts Counts => _counts.Counts;
@@ -158,6 +172,10 @@ public sealed class SyncState
                 ReportInvalid(path, invalidKey.Kind, invalidKey.Reason, revision);
                 break;
             case UnknownKey:
+                if (_ignored.Count < MaxIgnoredReported)
+                {
+                    _ignored.Add(path);
+                }
                 break;
         }
     }
