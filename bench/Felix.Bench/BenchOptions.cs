@@ -3,19 +3,25 @@ using System.Globalization;
 namespace Felix.Bench;
 
 /// <summary>Command-line options; paths default to where the scripts build the agent.</summary>
-internal sealed record BenchOptions(int Runs, string AotBinary, string JitAssembly)
+internal sealed record BenchOptions(string Scenario, bool Quick, int Runs, string AotBinary, string JitAssembly)
 {
     public static BenchOptions? Parse(string[] args)
     {
         var root = FindRepositoryRoot();
         var runs = 10;
+        var scenario = "all";
+        var quick = false;
         var aot = Path.Combine(root, "out", "felix", "felix");
         var jit = Path.Combine(root, "src", "Felix.Agent", "bin", "Release", "net10.0", "felix.dll");
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
-                case "startup":
+                case "startup" or "datastore" or "all":
+                    scenario = args[i];
+                    break;
+                case "--quick":
+                    quick = true;
                     break;
                 case "--runs" when i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out runs) && runs > 0:
                     i++;
@@ -30,7 +36,7 @@ internal sealed record BenchOptions(int Runs, string AotBinary, string JitAssemb
                     return null;
             }
         }
-        return new BenchOptions(runs, aot, jit);
+        return new BenchOptions(scenario, quick, runs, aot, jit);
     }
 
     private static string FindRepositoryRoot()

