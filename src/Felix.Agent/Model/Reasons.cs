@@ -5,25 +5,31 @@ using System.Text.Json;
 namespace Felix.Agent.Model;
 
 /// <summary>
-/// Shows offending input inside a rejection reason. Reasons end up in log lines and metrics
-/// labels' neighbourhood, and the input is attacker-controlled: a newline would forge a log line,
-/// a megabyte would flood the journal. So what is echoed is at most <see cref="MaxEchoed"/>
+/// Shows offending input inside a rejection reason. Reasons end up in log lines, and the input is
+/// written by whoever can write to etcd: a newline would forge a log line, a megabyte would flood
+/// the journal. So what is echoed is at most <see cref="MaxEchoed"/>
 /// characters, single-line and ASCII; plain tokens (ids, addresses, numbers) are shown bare so a
 /// reason reads like the input, anything else is quoted with its special characters escaped.
+/// Public so that whoever logs a reason can show the key it belongs to the same way: an etcd key
+/// is input too.
 /// </summary>
-internal static class Reasons
+public static class Reasons
 {
     public const int MaxEchoed = 60;
 
-    public static string Show(string text) => Show(text, quote: false);
+    /// <summary>
+    /// <paramref name="text"/> as a log line may show it: bare when it is a plain token, otherwise
+    /// quoted and escaped to printable ASCII, and cut after <paramref name="maxChars"/> characters.
+    /// </summary>
+    public static string Show(string text, int maxChars = MaxEchoed) => Show(text, quote: false, maxChars);
 
     /// <summary>
     /// A JSON value as a reason shows it: strings always quoted (so <c>"4"</c> cannot pass for
     /// the number 4), numbers as written.
     /// </summary>
-    public static string Show(JsonElement element) => element.ValueKind switch
+    internal static string Show(JsonElement element) => element.ValueKind switch
     {
-        JsonValueKind.String => Show(element.GetString()!, quote: true),
+        JsonValueKind.String => Show(element.GetString()!, quote: true, MaxEchoed),
         JsonValueKind.Number => Show(element.GetRawText()),
         JsonValueKind.True => "true",
         JsonValueKind.False => "false",
@@ -33,27 +39,8 @@ internal static class Reasons
         _ => "nothing",
     };
 
-    private static string Show(string text, bool quote)
-    {
-        if (!quote && text.Length is > 0 and <= MaxEchoed && text.All(IsPlain))
-        {
-            return text;
-        }
-        var shown = new StringBuilder(Math.Min(text.Length, MaxEchoed) + 24).Append('"');
-        foreach (var c in text.AsSpan(0, Math.Min(text.Length, MaxEchoed)))
-        {
-            Escape(shown, c);
-        }
-        shown.Append('"');
-        if (text.Length > MaxEchoed)
-        {
-            shown.Append(CultureInfo.InvariantCulture, $"... ({text.Length} characters)");
-        }
-        return shown.ToString();
-    }
-
     /// <summary>A JSON value's type, for "expected X, got Y" reasons.</summary>
-    public static string TypeOf(JsonElement element) => element.ValueKind switch
+    internal static string TypeOf(JsonElement element) => element.ValueKind switch
     {
         JsonValueKind.String => "a string",
         JsonValueKind.Number => "a number",
@@ -63,6 +50,27 @@ internal static class Reasons
         JsonValueKind.Array => "a list",
         _ => "nothing",
     };
+
+    private static string Show(string text, bool quote, int maxChars)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxChars);
+        if (!quote && text.Length > 0 && text.Length <= maxChars && text.All(IsPlain))
+        {
+            return text;
+        }
+        var shown = new StringBuilder(Math.Min(text.Length, maxChars) + 24).Append('"');
+        foreach (var c in text.AsSpan(0, Math.Min(text.Length, maxChars)))
+        {
+            Escape(shown, c);
+        }
+        shown.Append('"');
+        if (text.Length > maxChars)
+        {
+            shown.Append(CultureInfo.InvariantCulture, $"... ({text.Length} characters)");
+        }
+        return shown.ToString();
+    }
 
     private static bool IsPlain(char c) => char.IsAsciiLetterOrDigit(c) || c is '.' or ':' or '/' or '_' or '-';
 

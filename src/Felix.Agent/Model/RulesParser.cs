@@ -197,5 +197,4 @@ internal static class RulesParser
     private static string Field(string at, int index) => $"{at}.{RuleFieldNames[index]}";
 
     private static IpVersion? FamilyOf(IPNetwork? net) => net is { } value ? Networks.FamilyOf(value) : null;
-
 }

@@ -72,6 +72,14 @@ public class ValueLimitsTests
         Assert.Equal(shown, Reasons.Show(text));
 
     [Fact]
+    public void Keys_can_be_shown_the_same_way_with_a_longer_limit()
+    {
+        Assert.Equal("/calico/v1/host/node1/workload/k8s/namespace.pod-name-abcdef/endpoint/eth0",
+            Reasons.Show("/calico/v1/host/node1/workload/k8s/namespace.pod-name-abcdef/endpoint/eth0", 256));
+        Assert.Equal("\"/calico/v1/config/a\\nb\"", Reasons.Show("/calico/v1/config/a\nb", 256));
+    }
+
+    [Fact]
     public void A_reason_for_a_long_bad_value_stays_short()
     {
         var reason = Reason(TagsKey, $"[\"{new string('a', 100_000)} \"]");
