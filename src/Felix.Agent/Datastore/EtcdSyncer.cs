@@ -89,16 +89,17 @@ public sealed partial class EtcdSyncer : BackgroundService
         var end = EtcdKeys.PrefixEnd(Prefix);
         var page = await _store.RangeAsync(Prefix, end, 0, PageSize, cancel);
         var revision = page.Revision;
-        var items = new List<(string, ReadOnlyMemory<byte>, long)>(page.Items.Count);
+        var parsing = new List<Task<ParsedEntry[]>>();
         while (true)
         {
-            items.AddRange(page.Items.Select(i => (i.Key, i.Value, i.ModRevision)));
+            parsing.Add(ParseAsync(page.Items));
             if (!page.More || page.Items.Count == 0)
             {
                 break;
             }
             page = await _store.RangeAsync(page.Items[^1].Key + "\0", end, revision, PageSize, cancel);
         }
+        var items = (await Task.WhenAll(parsing)).SelectMany(entries => entries).ToList();
         _state.LoadSnapshot(items);
         if (_unavailableSince is not null)
         {
@@ -109,6 +110,14 @@ public sealed partial class EtcdSyncer : BackgroundService
         await DeliverAsync(cancel);
         return revision;
     }
+
+    // Pages are parsed on the thread pool, across cores, while the next page is read.
+    private Task<ParsedEntry[]> ParseAsync(IReadOnlyList<KeyValue> page) => Task.Run(() =>
+    {
+        var entries = new ParsedEntry[page.Count];
+        Parallel.For(0, page.Count, i => entries[i] = _state.Parse(page[i].Key, page[i].Value, page[i].ModRevision));
+        return entries;
+    });
 
     private async Task WatchAsync(long revision, CancellationToken cancel)
     {

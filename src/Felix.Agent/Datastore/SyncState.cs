@@ -5,6 +5,12 @@ namespace Felix.Agent.Datastore;
 /// <summary>A key and its valid value.</summary>
 internal sealed record Entry(DatastoreKey Key, DatastoreValue Value);
 
+/// <summary>
+/// One key/value from etcd, parsed. Parsing is pure and thread-safe, so a large snapshot is parsed
+/// on several cores, page by page, while the next page is still being read.
+/// </summary>
+public readonly record struct ParsedEntry(string Path, KeyParseResult Key, ValueParseResult? Value, long Revision);
+
 /// <summary>A value etcd holds that cannot be used, reported once per (key, revision).</summary>
 public sealed record RejectedEntry(string Key, string Kind, string Reason);
 
@@ -44,15 +50,32 @@ public sealed class SyncState
 
     public int DeliveredCount => _delivered.Count;
 
+    /// <summary>Parses one key and value; pure, safe to call from any thread.</summary>
+    public ParsedEntry Parse(string path, ReadOnlyMemory<byte> value, long revision)
+    {
+        var key = KeyParser.Parse(path);
+        var parsed = key switch
+        {
+            KnownKey { Key: HostConfigKey host } when host.Hostname != _hostname => null,
+            KnownKey known => ValueParser.Parse(known.Key, value.Span, _options),
+            _ => null,
+        };
+        return new ParsedEntry(path, key, parsed, revision);
+    }
+
     /// <summary>Replaces everything known with a fresh snapshot of <c>/calico/v1/</c>.</summary>
-    public void LoadSnapshot(IEnumerable<(string Key, ReadOnlyMemory<byte> Value, long Revision)> items)
+    public void LoadSnapshot(IEnumerable<(string Key, ReadOnlyMemory<byte> Value, long Revision)> items) =>
+        LoadSnapshot(items.Select(i => Parse(i.Key, i.Value, i.Revision)));
+
+    /// <summary>Replaces everything known with a fresh, already parsed snapshot.</summary>
+    public void LoadSnapshot(IEnumerable<ParsedEntry> entries)
     {
         _dirty.UnionWith(_current.Keys);
         _current.Clear();
         _ready = false;
-        foreach (var (key, value, revision) in items)
+        foreach (var entry in entries)
         {
-            Put(key, value, revision);
+            Put(entry);
         }
         _dirty.UnionWith(_delivered.Keys);
         _snapshotLoaded = true;
@@ -63,7 +86,7 @@ public sealed class SyncState
     {
         if (value is { } bytes)
         {
-            Put(key, bytes, revision);
+            Put(Parse(key, bytes, revision));
         }
         else
         {
@@ -139,22 +162,23 @@ public sealed class SyncState
         return updates;
     }
 
-    private void Put(string path, ReadOnlyMemory<byte> value, long revision)
+    private void Put(ParsedEntry entry)
     {
-        switch (KeyParser.Parse(path))
+        var (path, revision) = (entry.Path, entry.Revision);
+        switch (entry.Key)
         {
             case KnownKey { Key: ReadyKey } known:
-                var parsed = ValueParser.Parse(known.Key, value.Span, _options);
-                _ready = parsed is ValidValue { Value: ReadyFlag { IsReady: true } };
-                if (parsed is InvalidValue invalidReady)
+                _ready = entry.Value is ValidValue { Value: ReadyFlag { IsReady: true } };
+                if (entry.Value is InvalidValue invalidReady)
                 {
                     ReportInvalid(path, known.Key.Kind, invalidReady.Reason, revision);
                 }
                 break;
-            case KnownKey { Key: HostConfigKey host } when host.Hostname != _hostname:
+            case KnownKey known when entry.Value is null:
+                // Another host's config: not ours to apply.
                 break;
             case KnownKey known:
-                switch (ValueParser.Parse(known.Key, value.Span, _options))
+                switch (entry.Value)
                 {
                     case ValidValue valid:
                         _current[path] = new Entry(known.Key, valid.Value);
