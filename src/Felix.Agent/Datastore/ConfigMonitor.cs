@@ -1,5 +1,6 @@
 using Felix.Agent.Hosting.Configuration;
 using Felix.Agent.Hosting.Logging;
+using Felix.Agent.Model;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -20,13 +21,23 @@ public sealed partial class ConfigMonitor : IDatastoreListener
     private readonly LogLevelSwitch _logLevel;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<ConfigMonitor> _log;
+    private readonly DatastoreMetrics _metrics;
+    private readonly HashSet<string> _reportedWarnings;
     private FelixConfig _running;
     private bool _inSync;
     private bool _restarting;
 
+    /// <param name="startupWarnings">Warnings start-up already logged; etcd's among them are counted here.</param>
     public ConfigMonitor(FelixConfig running, IReadOnlyList<ConfigLayer> localLayers, DatastoreConfig datastore,
-        LogLevelSwitch logLevel, IHostApplicationLifetime lifetime, ILogger<ConfigMonitor> log)
+        IReadOnlyList<string> startupWarnings, LogLevelSwitch logLevel, IHostApplicationLifetime lifetime,
+        DatastoreMetrics metrics, ILogger<ConfigMonitor> log)
     {
+        _metrics = metrics;
+        _reportedWarnings = [.. startupWarnings];
+        foreach (var _ in startupWarnings.Where(IsAboutEtcd))
+        {
+            metrics.Rejected(KeyKinds.Config);
+        }
         _running = running;
         _localLayers = localLayers;
         _datastore = datastore;
@@ -52,6 +63,11 @@ public sealed partial class ConfigMonitor : IDatastoreListener
     private void Compare()
     {
         var resolution = ConfigResolver.Resolve([.. _localLayers, .. _datastore.Layers()]);
+        foreach (var warning in resolution.Warnings.Where(w => IsAboutEtcd(w) && _reportedWarnings.Add(w)))
+        {
+            _metrics.Rejected(KeyKinds.Config);
+            LogInvalid(_log, warning);
+        }
         if (resolution.Config is not { } next)
         {
             return;
@@ -79,6 +95,12 @@ public sealed partial class ConfigMonitor : IDatastoreListener
         }
         _running = next;
     }
+
+    // Datastore entries name their origin as "etcd <key>" (see DatastoreConfig).
+    private static bool IsAboutEtcd(string warning) => warning.Contains("(etcd /calico/", StringComparison.Ordinal);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Warning}")]
+    private static partial void LogInvalid(ILogger logger, string warning);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Config parameter {Name} changed from {Before} to {After} ({Origin}); applied")]
     private static partial void LogAppliedLive(ILogger logger, string name, object? before, object? after, string origin);

@@ -88,9 +88,10 @@ public static class AgentHost
             services.GetRequiredService<ILogger<EtcdSyncer>>(),
             services.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IDatastoreListener>(services => new ConfigMonitor(
-            config, startup.LocalLayers, startup.DatastoreConfig,
+            config, startup.LocalLayers, startup.DatastoreConfig, startup.Warnings,
             services.GetRequiredService<LogLevelSwitch>(),
             services.GetRequiredService<IHostApplicationLifetime>(),
+            services.GetRequiredService<DatastoreMetrics>(),
             services.GetRequiredService<ILogger<ConfigMonitor>>()));
         services.AddHostedService(services => new StatusReporter(
             services.GetRequiredService<IEtcdStore>(), config.FelixHostname,
@@ -103,6 +104,8 @@ public static class AgentHost
                 services.GetRequiredService<IEtcdStore>(), services.GetRequiredService<TimeProvider>(),
                 services.GetRequiredService<ILogger<EndpointStatusReporter>>()));
             services.AddHostedService(services => services.GetRequiredService<EndpointStatusReporter>());
+            services.AddSingleton<IDatastoreListener>(services => new EndpointStatusCleanup(
+                services.GetRequiredService<EndpointStatusReporter>(), config.FelixHostname));
         }
         services.AddHostedService(services => new DatastoreConsumer(
             updates.Reader, services.GetServices<IDatastoreListener>()));

@@ -98,12 +98,17 @@ public sealed class AgentDatastoreTests
         var store = new GrpcEtcdStore(connection);
         await store.PutAsync("/calico/v1/Ready", "true", 0, CancellationToken.None);
         await store.PutAsync("/calico/v1/config/MetadataPort", "9000", 0, CancellationToken.None);
+        await store.PutAsync("/calico/v1/config/MaxIpsetSize", "lots", 0, CancellationToken.None);
 
         await using var agent = AgentProcess.Start(AgentEnvironment(etcd, "node1"));
         await agent.WaitForLivenessAsync(Bound);
         Assert.True(await SyncHarness.EventuallyAsync(
             () => agent.StandardOutput.Any(l => l.Contains("In sync with etcd", StringComparison.Ordinal)), Bound), agent.Output());
         Assert.Contains(agent.StandardOutput, l => l.Contains("MetadataPort set by etcd /calico/v1/config/MetadataPort", StringComparison.Ordinal));
+
+        var invalid = Assert.Single(agent.StandardOutput, l => l.Contains("invalid value for MaxIpsetSize", StringComparison.Ordinal));
+        Assert.Contains("[WARNING]", invalid, StringComparison.Ordinal);
+        Assert.Contains("felix_datastore_invalid_keys{kind=\"config\"} 1", await MetricsAsync(agent), StringComparison.Ordinal);
 
         // Live: the log level changes without a restart.
         await store.PutAsync("/calico/v1/host/node1/config/LogSeverityScreen", "DEBUG", 0, CancellationToken.None);
