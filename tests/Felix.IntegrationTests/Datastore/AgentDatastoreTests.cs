@@ -64,6 +64,11 @@ public sealed class AgentDatastoreTests
         }, Bound), metrics + agent.Output());
         var warning = Assert.Single(agent.StandardOutput, l => l.Contains("/workload/docker/bad-workload/", StringComparison.Ordinal));
         Assert.Contains("[WARNING]", warning, StringComparison.Ordinal);
+
+        // A stop in the middle of a live watch is clean: exit 0, nothing logged as a failure.
+        await agent.SignalAsync("TERM");
+        Assert.Equal(0, await agent.WaitForExitAsync(TimeSpan.FromSeconds(5)));
+        Assert.DoesNotContain(agent.StandardOutput, l => l.Contains("[ERROR]", StringComparison.Ordinal) || l.Contains("[CRITICAL]", StringComparison.Ordinal));
     }
 
     [Fact]

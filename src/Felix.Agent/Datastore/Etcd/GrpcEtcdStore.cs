@@ -81,11 +81,11 @@ public sealed class GrpcEtcdStore : IEtcdStore
                 // Progress notifications keep an idle stream's revision moving and prove it alive.
                 ProgressNotify = true,
             },
-        }, cancellationToken));
+        }, cancellationToken), cancellationToken);
 
         while (true)
         {
-            var next = await Guard(channel, () => call.ResponseStream.MoveNext(cancellationToken));
+            var next = await Guard(channel, () => call.ResponseStream.MoveNext(cancellationToken), cancellationToken);
             if (!next)
             {
                 throw new DatastoreUnavailableException($"etcd {channel.Target} ended the watch stream");
@@ -116,21 +116,26 @@ public sealed class GrpcEtcdStore : IEtcdStore
     {
         var channel = _connection.Current;
         var options = new CallOptions(deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellationToken);
-        return await Guard(channel, () => call(channel, options));
+        return await Guard(channel, () => call(channel, options), cancellationToken);
     }
 
-    private async Task<T> Guard<T>(Grpc.Net.Client.GrpcChannel channel, Func<Task<T>> call)
+    private async Task<T> Guard<T>(Grpc.Net.Client.GrpcChannel channel, Func<Task<T>> call, CancellationToken cancellationToken)
     {
         try
         {
             return await call();
         }
-        catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled || !IsOurCancellation(e))
+        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+        {
+            // Our own cancellation (shutdown), which gRPC reports as a status: not an etcd failure.
+            throw new OperationCanceledException("etcd call cancelled", e, cancellationToken);
+        }
+        catch (RpcException e)
         {
             _connection.Failover(channel);
             throw new DatastoreUnavailableException($"etcd {channel.Target}: {Describe(e)}", e);
         }
-        catch (OperationCanceledException e) when (e.CancellationToken == default)
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
             // Grpc.Net.Client sometimes reports an expired deadline as a bare cancellation.
             _connection.Failover(channel);
@@ -138,14 +143,12 @@ public sealed class GrpcEtcdStore : IEtcdStore
         }
     }
 
-    private async Task Guard(Grpc.Net.Client.GrpcChannel channel, Func<Task> call) =>
+    private async Task Guard(Grpc.Net.Client.GrpcChannel channel, Func<Task> call, CancellationToken cancellationToken) =>
         await Guard(channel, async () =>
         {
             await call();
             return true;
-        });
-
-    private static bool IsOurCancellation(RpcException e) => e.InnerException is OperationCanceledException;
+        }, cancellationToken);
 
     // The status detail of a TLS or connection failure is generic; the innermost exception says why.
     private static string Describe(RpcException e)
