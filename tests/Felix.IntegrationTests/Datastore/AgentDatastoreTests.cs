@@ -38,8 +38,8 @@ public sealed class AgentDatastoreTests
     public async Task Cluster_gauges_count_what_etcd_holds_and_an_invalid_key_is_one_warning_and_a_count()
     {
         await using var etcd = await EtcdServer.StartNewAsync();
-        using var connection = new EtcdConnection(new EtcdConnectionOptions([new Uri(etcd.ClientUrl)], null, null, null));
-        var store = new GrpcEtcdStore(connection);
+        using var client = new AgentEtcd(etcd.ClientUrl);
+        var store = client.Store;
         await store.PutAsync("/calico/v1/Ready", "true", 0, CancellationToken.None);
         await store.PutAsync(SyncHarness.EndpointKey("ep1", "node1"), SyncHarness.Endpoint("cali0000000001", "10.65.0.1"), 0, CancellationToken.None);
         await store.PutAsync(SyncHarness.EndpointKey("ep2", "node1"), SyncHarness.Endpoint("cali0000000002", "10.65.0.2"), 0, CancellationToken.None);
@@ -75,8 +75,8 @@ public sealed class AgentDatastoreTests
     public async Task The_status_key_lives_under_a_lease_survives_an_etcd_restart_and_expires_when_the_agent_dies()
     {
         await using var etcd = await EtcdServer.StartNewAsync();
-        using var connection = new EtcdConnection(new EtcdConnectionOptions([new Uri(etcd.ClientUrl)], null, null, null));
-        var store = new GrpcEtcdStore(connection);
+        using var client = new AgentEtcd(etcd.ClientUrl);
+        var store = client.Store;
         const string status = "/calico/felix/v1/host/node9/status";
         const string last = "/calico/felix/v1/host/node9/last_reported_status";
 
@@ -99,8 +99,8 @@ public sealed class AgentDatastoreTests
     public async Task A_config_change_in_etcd_that_needs_a_restart_exits_129_naming_it()
     {
         await using var etcd = await EtcdServer.StartNewAsync();
-        using var connection = new EtcdConnection(new EtcdConnectionOptions([new Uri(etcd.ClientUrl)], null, null, null));
-        var store = new GrpcEtcdStore(connection);
+        using var client = new AgentEtcd(etcd.ClientUrl);
+        var store = client.Store;
         await store.PutAsync("/calico/v1/Ready", "true", 0, CancellationToken.None);
         await store.PutAsync("/calico/v1/config/MetadataPort", "9000", 0, CancellationToken.None);
         await store.PutAsync("/calico/v1/config/MaxIpsetSize", "lots", 0, CancellationToken.None);

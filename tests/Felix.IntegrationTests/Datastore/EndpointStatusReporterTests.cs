@@ -20,8 +20,8 @@ public sealed class EndpointStatusReporterTests : IClassFixture<EtcdFixture>
     [Fact]
     public async Task Reports_the_latest_status_per_endpoint_and_removes_it_with_the_endpoint()
     {
-        using var connection = new EtcdConnection(new EtcdConnectionOptions([new Uri(_etcd.Server.ClientUrl)], null, null, null));
-        var store = new GrpcEtcdStore(connection);
+        using var client = new AgentEtcd(_etcd.Server.ClientUrl);
+        var store = client.Store;
         using var reporter = new EndpointStatusReporter(store, TimeProvider.System, NullLogger<EndpointStatusReporter>.Instance);
         var endpoint = new WorkloadEndpointKey("node1", "docker", "web-1", "eth0");
         var key = EndpointStatusReporter.StatusKey(endpoint);

@@ -15,19 +15,13 @@ public sealed class GrpcEtcdStoreTests : IClassFixture<EtcdFixture>
         _etcd = etcd;
     }
 
-    private static (EtcdConnection Connection, GrpcEtcdStore Store) Connect(string url)
-    {
-        var connection = new EtcdConnection(new EtcdConnectionOptions([new Uri(url)], null, null, null));
-        return (connection, new GrpcEtcdStore(connection));
-    }
-
     private static string Unique() => $"/test-{Guid.NewGuid():N}/";
 
     [Fact]
     public async Task A_range_is_read_in_pages_all_at_one_revision()
     {
-        var (connection, store) = Connect(_etcd.Server.ClientUrl);
-        using var _ = connection;
+        using var client = new AgentEtcd(_etcd.Server.ClientUrl);
+        var store = client.Store;
         var prefix = Unique();
         for (var i = 0; i < 25; i++)
         {
@@ -51,8 +45,8 @@ public sealed class GrpcEtcdStoreTests : IClassFixture<EtcdFixture>
     [Fact]
     public async Task A_watch_delivers_puts_and_deletes_in_revision_order()
     {
-        var (connection, store) = Connect(_etcd.Server.ClientUrl);
-        using var _ = connection;
+        using var client = new AgentEtcd(_etcd.Server.ClientUrl);
+        var store = client.Store;
         var prefix = Unique();
         var start = (await store.RangeAsync(prefix, EtcdKeys.PrefixEnd(prefix), 0, 1, CancellationToken.None)).Revision;
         await store.PutAsync(prefix + "a", "1", 0, CancellationToken.None);
@@ -78,16 +72,16 @@ public sealed class GrpcEtcdStoreTests : IClassFixture<EtcdFixture>
     [Fact]
     public async Task A_watch_from_a_compacted_revision_reports_compaction()
     {
-        var (connection, store) = Connect(_etcd.Server.ClientUrl);
-        using var _ = connection;
+        using var client = new AgentEtcd(_etcd.Server.ClientUrl);
+        var store = client.Store;
         var prefix = Unique();
         var start = (await store.RangeAsync(prefix, EtcdKeys.PrefixEnd(prefix), 0, 1, CancellationToken.None)).Revision;
         await store.PutAsync(prefix + "a", "1", 0, CancellationToken.None);
         await store.PutAsync(prefix + "a", "2", 0, CancellationToken.None);
-        using (var client = _etcd.Server.CreateClient())
+        using (var etcdClient = _etcd.Server.CreateClient())
         {
             var latest = (await store.RangeAsync(prefix, EtcdKeys.PrefixEnd(prefix), 0, 1, CancellationToken.None)).Revision;
-            await client.CompactAsync(new Etcdserverpb.CompactionRequest { Revision = latest, Physical = true });
+            await etcdClient.CompactAsync(new Etcdserverpb.CompactionRequest { Revision = latest, Physical = true });
         }
 
         using var timeout = new CancellationTokenSource(Bound);
@@ -104,8 +98,8 @@ public sealed class GrpcEtcdStoreTests : IClassFixture<EtcdFixture>
     [Fact]
     public async Task A_lease_keeps_a_key_alive_and_its_expiry_removes_it()
     {
-        var (connection, store) = Connect(_etcd.Server.ClientUrl);
-        using var _ = connection;
+        using var client = new AgentEtcd(_etcd.Server.ClientUrl);
+        var store = client.Store;
         var key = Unique() + "status";
         var lease = await store.GrantLeaseAsync(TimeSpan.FromSeconds(2), CancellationToken.None);
         await store.PutAsync(key, "up", lease, CancellationToken.None);
@@ -129,8 +123,8 @@ public sealed class GrpcEtcdStoreTests : IClassFixture<EtcdFixture>
     public async Task An_unreachable_etcd_is_a_datastore_unavailable_error_naming_the_endpoint()
     {
         await using var server = await EtcdServer.StartNewAsync();
-        var (connection, store) = Connect(server.ClientUrl);
-        using var _ = connection;
+        using var agentClient = new AgentEtcd(server.ClientUrl);
+        var store = agentClient.Store;
         await store.PutAsync("/k", "v", 0, CancellationToken.None);
         await server.KillAsync();
 

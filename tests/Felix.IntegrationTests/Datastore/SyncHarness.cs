@@ -4,6 +4,7 @@ using Felix.Agent.Datastore;
 using Felix.Agent.Datastore.Etcd;
 using Felix.Agent.Hosting.Health;
 using Felix.Agent.Model;
+using Felix.IntegrationTests.Fixtures;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Felix.IntegrationTests.Datastore;
@@ -15,7 +16,7 @@ namespace Felix.IntegrationTests.Datastore;
 internal sealed class SyncHarness : IAsyncDisposable
 {
     public const string Host = "host1";
-    private readonly EtcdConnection _connection;
+    private readonly AgentEtcd _etcd;
     private readonly EtcdSyncer _syncer;
     private readonly Channel<DatastoreUpdate> _updates = Channel.CreateUnbounded<DatastoreUpdate>();
     private readonly ConcurrentQueue<DatastoreUpdate> _received = new();
@@ -23,8 +24,8 @@ internal sealed class SyncHarness : IAsyncDisposable
 
     public SyncHarness(string etcdUrl, Func<IEtcdStore, IEtcdStore>? wrap = null)
     {
-        _connection = new EtcdConnection(new EtcdConnectionOptions([new Uri(etcdUrl)], null, null, null));
-        Store = new GrpcEtcdStore(_connection);
+        _etcd = new AgentEtcd(etcdUrl);
+        Store = _etcd.Store;
         Health = new HealthAggregator(TimeProvider.System);
         Registry = Prometheus.Metrics.NewCustomRegistry();
         _syncer = new EtcdSyncer(wrap is null ? Store : wrap(Store), new SyncState(Host, new ModelOptions("cali")), _updates.Writer,
@@ -102,7 +103,7 @@ internal sealed class SyncHarness : IAsyncDisposable
         _syncer.Dispose();
         _updates.Writer.TryComplete();
         await _reader;
-        _connection.Dispose();
+        _etcd.Dispose();
     }
 }
 
