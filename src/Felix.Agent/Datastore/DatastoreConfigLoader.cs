@@ -11,7 +11,8 @@ namespace Felix.Agent.Datastore;
 /// </summary>
 public static class DatastoreConfigLoader
 {
-    public static async Task<DatastoreConfig?> TryLoadAsync(IEtcdStore store, string hostname, ModelOptions options,
+    /// <returns>The config values, or null and why they could not be read.</returns>
+    public static async Task<(DatastoreConfig? Config, string? Error)> TryLoadAsync(IEtcdStore store, string hostname, ModelOptions options,
         TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -31,11 +32,15 @@ public static class DatastoreConfigLoader
                     }
                 }
             }
-            return config;
+            return (config, null);
         }
-        catch (Exception e) when (e is DatastoreUnavailableException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (DatastoreUnavailableException e)
         {
-            return null;
+            return (null, e.Message);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return (null, $"no answer within {timeout.TotalSeconds:0} s");
         }
     }
 }

@@ -100,11 +100,11 @@ public static partial class Program
             return null;
         }
         var warnings = resolution.Warnings.ToList();
-        var datastore = await DatastoreConfigLoader.TryLoadAsync(new GrpcEtcdStore(etcd), config.FelixHostname,
+        var (datastore, etcdError) = await DatastoreConfigLoader.TryLoadAsync(new GrpcEtcdStore(etcd), config.FelixHostname,
             new ModelOptions(config.InterfacePrefix), DatastoreConfigTimeout, CancellationToken.None);
         if (datastore is null)
         {
-            warnings.Add($"etcd did not answer within {DatastoreConfigTimeout.TotalSeconds:0} s: starting on local configuration; a value set in etcd will restart the agent once it is read");
+            warnings.Add($"cannot read config from etcd at start-up ({etcdError}): starting on local configuration; a value set in etcd will restart the agent once it is read");
             datastore = new DatastoreConfig();
         }
         else

@@ -45,8 +45,9 @@ public sealed class EtcdTlsTests : IAsyncLifetime
         var store = Store(_tls.CaFile, null, null, out var connection);
         using var _ = connection;
 
-        await Assert.ThrowsAsync<DatastoreUnavailableException>(() =>
+        var error = await Assert.ThrowsAsync<DatastoreUnavailableException>(() =>
             store.RangeAsync("/", "0", 0, 1, CancellationToken.None));
+        Assert.Contains("set EtcdCertFile and EtcdKeyFile", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -58,6 +59,7 @@ public sealed class EtcdTlsTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<DatastoreUnavailableException>(() =>
             store.RangeAsync("/", "0", 0, 1, CancellationToken.None));
         Assert.Contains(_etcd.ClientUrl.Replace("https://", "", StringComparison.Ordinal), error.Message, StringComparison.Ordinal);
+        Assert.Contains($"is not signed by the CA in EtcdCaFile {_tls.OtherCaFile}", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

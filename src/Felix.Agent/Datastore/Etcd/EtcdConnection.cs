@@ -34,16 +34,28 @@ public sealed class EtcdConnection : IDisposable
                 $"etcd endpoint {plain.OriginalString} is not https, but EtcdCaFile/EtcdCertFile are set: refusing to connect without TLS");
         }
         var clientCertificates = LoadClientCertificate(options);
+        FailureHint = options.UsesTls && clientCertificates is null
+            ? "if etcd requires client certificates, set EtcdCertFile and EtcdKeyFile"
+            : null;
         var trustAnchors = LoadCa(options.CaFile);
         _channels = [.. options.Endpoints.Select(endpoint => GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions
         {
-            HttpHandler = CreateHandler(clientCertificates, trustAnchors),
+            HttpHandler = CreateHandler(clientCertificates, trustAnchors, options.CaFile),
             DisposeHttpClient = true,
             MaxReceiveMessageSize = 256 * 1024 * 1024,
         }))];
     }
 
     public GrpcChannel Current => _channels[Volatile.Read(ref _current) % _channels.Length];
+
+    /// <summary>
+    /// Said after a failed connection over TLS without a client certificate: etcd with
+    /// <c>--client-cert-auth</c> drops such clients mid-handshake, which .NET reports only vaguely.
+    /// </summary>
+    public string? FailureHint { get; }
+
+    /// <summary>Why the last server certificate was refused, in words an operator can act on.</summary>
+    public string? LastTlsRejection { get; private set; }
 
     public string CurrentEndpoint => Current.Target;
 
@@ -104,7 +116,7 @@ public sealed class EtcdConnection : IDisposable
         return anchors;
     }
 
-    private static SocketsHttpHandler CreateHandler(X509Certificate2Collection? clientCertificates, X509Certificate2Collection? trustAnchors)
+    private SocketsHttpHandler CreateHandler(X509Certificate2Collection? clientCertificates, X509Certificate2Collection? trustAnchors, string? caFile)
     {
         var handler = new SocketsHttpHandler
         {
@@ -118,22 +130,32 @@ public sealed class EtcdConnection : IDisposable
         if (trustAnchors is not null)
         {
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                certificate is not null && IsSignedByAnchors(certificate, trustAnchors, errors);
+            {
+                var rejection = certificate is null ? "etcd sent no certificate" : Validate(certificate, trustAnchors, errors, caFile!);
+                LastTlsRejection = rejection;
+                return rejection is null;
+            };
         }
         return handler;
     }
 
-    private static bool IsSignedByAnchors(X509Certificate certificate, X509Certificate2Collection anchors, SslPolicyErrors errors)
+    /// <summary>Null when the certificate is signed by the anchors and names the host; else why not.</summary>
+    private static string? Validate(X509Certificate certificate, X509Certificate2Collection anchors, SslPolicyErrors errors, string caFile)
     {
-        if ((errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0)
+        using var server = new X509Certificate2(certificate);
+        if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
         {
-            return false;
+            return $"etcd's certificate ({server.Subject}) does not name the host in EtcdEndpoints";
         }
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(anchors);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        using var server = new X509Certificate2(certificate);
-        return chain.Build(server);
+        if (chain.Build(server))
+        {
+            return null;
+        }
+        var status = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Distinct());
+        return $"etcd's certificate ({server.Subject}, issued by {server.Issuer}) is not signed by the CA in EtcdCaFile {caFile}: {status}";
     }
 }

@@ -133,7 +133,10 @@ public sealed class GrpcEtcdStore : IEtcdStore
         catch (RpcException e)
         {
             _connection.Failover(channel);
-            throw new DatastoreUnavailableException($"etcd {channel.Target}: {Describe(e)}", e);
+            var reason = IsTlsFailure(e) && _connection.LastTlsRejection is { } tls ? $"TLS: {tls}"
+                : _connection.FailureHint is { } hint && e.StatusCode == StatusCode.Unavailable ? $"{Describe(e)} ({hint})"
+                : Describe(e);
+            throw new DatastoreUnavailableException($"etcd {channel.Target}: {reason}", e);
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -149,6 +152,18 @@ public sealed class GrpcEtcdStore : IEtcdStore
             await call();
             return true;
         }, cancellationToken);
+
+    private static bool IsTlsFailure(RpcException e)
+    {
+        for (Exception? inner = e.Status.DebugException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is System.Security.Authentication.AuthenticationException)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     // The status detail of a TLS or connection failure is generic; the innermost exception says why.
     private static string Describe(RpcException e)
