@@ -72,6 +72,11 @@ public static partial class Program
             LogFailed(log, e.Message);
             return 1;
         }
+        if (Environment.ExitCode == 0 && FailedService(host.Services.GetServices<IHostedService>()) is { } failure)
+        {
+            LogFailed(log, failure);
+            Environment.ExitCode = 1;
+        }
         LogStopped(log, Environment.ExitCode);
         return Environment.ExitCode;
     }
@@ -115,6 +120,15 @@ public static partial class Program
         }
         return new AgentStartup(config, local, datastore, etcd, warnings);
     }
+
+    /// <summary>
+    /// Why the host stopped, when a background service faulted: StopHost stops the host without
+    /// making RunAsync throw, yet the process must exit non-zero so systemd sees a failure.
+    /// </summary>
+    internal static string? FailedService(IEnumerable<IHostedService> services) =>
+        services.OfType<BackgroundService>().FirstOrDefault(s => s.ExecuteTask?.IsFaulted == true) is { } failed
+            ? $"{failed.GetType().Name} failed: {failed.ExecuteTask!.Exception!.InnerException?.Message}"
+            : null;
 
     private static void PrintErrors(LogLineFormatter formatter, IEnumerable<string> errors)
     {
