@@ -63,7 +63,7 @@ public sealed partial class EndpointStatusReporter : BackgroundService
                 {
                     await WriteAsync(endpoint, status, stoppingToken);
                 }
-                catch (DatastoreUnavailableException e)
+                catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
                     LogFailed(_log, StatusKey(endpoint), e.Message);
                     Requeue(endpoint, status);

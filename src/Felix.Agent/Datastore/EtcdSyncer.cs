@@ -71,6 +71,15 @@ public sealed partial class EtcdSyncer : BackgroundService
             {
                 break;
             }
+            catch (Exception e)
+            {
+                // Anything else is a bug or a transport surprise: never let it end the sync (the
+                // agent would stay "ready" on stale data). Report it loudly and start over.
+                failures++;
+                LogUnexpected(_log, e.GetType().Name, e);
+                ReportUnavailable($"{e.GetType().Name}: {e.Message}");
+                await Task.Delay(Backoff(failures), _clock, stoppingToken);
+            }
         }
         _output.TryComplete();
     }
@@ -176,6 +185,9 @@ public sealed partial class EtcdSyncer : BackgroundService
             LogUnavailable(_log, reason);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Datastore sync failed unexpectedly ({Type}); resyncing")]
+    private static partial void LogUnexpected(ILogger logger, string type, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Datastore value rejected and treated as absent: {Key}: {Reason}")]
     private static partial void LogRejected(ILogger logger, string key, string reason);

@@ -60,8 +60,9 @@ public sealed partial class StatusReporter : BackgroundService
                     LogRecovered(_log);
                 }
             }
-            catch (DatastoreUnavailableException e)
+            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
+                // Unreachable etcd or anything else: the report is retried at the next tick.
                 if (!_failing)
                 {
                     _failing = true;

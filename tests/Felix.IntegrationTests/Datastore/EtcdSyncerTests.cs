@@ -78,14 +78,14 @@ public sealed class EtcdSyncerTests
         Assert.True(await SyncHarness.EventuallyAsync(() => sync.Health.Snapshot().Ready, Bound));
 
         await etcd.KillAsync();
-        Assert.True(await SyncHarness.EventuallyAsync(() => !sync.Health.Snapshot().Ready, Bound));
+        Assert.True(await SyncHarness.EventuallyAsync(() => !sync.Health.Snapshot().Ready, Bound), sync.Log.ToString());
         Assert.True(sync.Health.Snapshot().Live);
         await Task.Delay(TimeSpan.FromSeconds(10));
         await etcd.StartAsync();
         await sync.DeleteAsync(SyncHarness.EndpointKey("ep1"));
         await sync.PutAsync(SyncHarness.EndpointKey("ep3"), SyncHarness.Endpoint("cali0000000003", "10.65.0.3"));
 
-        Assert.True(await SyncHarness.EventuallyAsync(() => sync.Received.Count >= 5 && sync.Health.Snapshot().Ready, Bound));
+        Assert.True(await SyncHarness.EventuallyAsync(() => sync.Received.Count >= 5 && sync.Health.Snapshot().Ready, Bound), sync.Log.ToString());
         await Task.Delay(TimeSpan.FromMilliseconds(300));
         Assert.Equal(["set endpoint ep1", "set endpoint ep2", "in sync", "remove endpoint ep1", "set endpoint ep3"], sync.Describe());
     }

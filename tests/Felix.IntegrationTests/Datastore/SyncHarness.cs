@@ -5,7 +5,6 @@ using Felix.Agent.Datastore.Etcd;
 using Felix.Agent.Hosting.Health;
 using Felix.Agent.Model;
 using Felix.IntegrationTests.Fixtures;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Felix.IntegrationTests.Datastore;
 
@@ -31,7 +30,7 @@ internal sealed class SyncHarness : IAsyncDisposable
         _syncer = new EtcdSyncer(wrap is null ? Store : wrap(Store), new SyncState(Host, new ModelOptions("cali")), _updates.Writer,
             Health.Register("datastore", reportsReadiness: true),
             new DatastoreMetrics(Prometheus.Metrics.WithCustomRegistry(Registry)),
-            NullLogger<EtcdSyncer>.Instance, TimeProvider.System);
+            Log, TimeProvider.System);
         _reader = Task.Run(async () =>
         {
             await foreach (var update in _updates.Reader.ReadAllAsync())
@@ -42,6 +41,9 @@ internal sealed class SyncHarness : IAsyncDisposable
     }
 
     public GrpcEtcdStore Store { get; }
+
+    /// <summary>What the syncer logged; put it in assertion messages.</summary>
+    public RecordingLogger<EtcdSyncer> Log { get; } = new();
 
     public HealthAggregator Health { get; }
 

@@ -138,6 +138,12 @@ public sealed class GrpcEtcdStore : IEtcdStore
                 : Describe(e);
             throw new DatastoreUnavailableException($"etcd {channel.Target}: {reason}", e);
         }
+        catch (Exception e) when (e is IOException or HttpRequestException or ObjectDisposedException)
+        {
+            // A connection torn down mid-stream can surface from the HTTP/2 layer unwrapped.
+            _connection.Failover(channel);
+            throw new DatastoreUnavailableException($"etcd {channel.Target}: {e.GetType().Name}: {e.Message}", e);
+        }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
             // Grpc.Net.Client sometimes reports an expired deadline as a bare cancellation.
