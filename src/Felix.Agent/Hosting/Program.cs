@@ -65,7 +65,9 @@ public static partial class Program
 
         try
         {
-            await host.RunAsync();
+            // Not RunAsync: it disposes the host, and the services are inspected below.
+            await host.StartAsync();
+            await host.WaitForShutdownAsync();
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
         {
