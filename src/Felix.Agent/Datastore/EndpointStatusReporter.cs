@@ -54,23 +54,31 @@ public sealed partial class EndpointStatusReporter : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var spacing = TimeSpan.FromSeconds(1.0 / WritesPerSecond);
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            await _wake.WaitAsync(stoppingToken);
-            while (TryTake(out var endpoint, out var status))
+            while (!stoppingToken.IsCancellationRequested)
             {
-                try
+                await _wake.WaitAsync(stoppingToken);
+                while (TryTake(out var endpoint, out var status))
                 {
-                    await WriteAsync(endpoint, status, stoppingToken);
+                    var pause = spacing;
+                    try
+                    {
+                        await WriteAsync(endpoint, status, stoppingToken);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                    {
+                        LogFailed(_log, StatusKey(endpoint), e.Message);
+                        Requeue(endpoint, status);
+                        pause = TimeSpan.FromSeconds(1);
+                    }
+                    await Task.Delay(pause, _clock, stoppingToken);
                 }
-                catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-                {
-                    LogFailed(_log, StatusKey(endpoint), e.Message);
-                    Requeue(endpoint, status);
-                    await Task.Delay(TimeSpan.FromSeconds(1), _clock, stoppingToken);
-                }
-                await Task.Delay(spacing, _clock, stoppingToken);
             }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping; what is still pending is written by the next agent's dataplane reports.
         }
     }
 

@@ -51,6 +51,7 @@ public sealed partial class EtcdSyncer : BackgroundService
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
+            TimeSpan? retryAfter = null;
             try
             {
                 var revision = await ReadSnapshotAsync(stoppingToken);
@@ -63,9 +64,8 @@ public sealed partial class EtcdSyncer : BackgroundService
             }
             catch (DatastoreUnavailableException e)
             {
-                failures++;
                 ReportUnavailable(e.Message);
-                await Task.Delay(Backoff(failures), _clock, stoppingToken);
+                retryAfter = Backoff(++failures);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -75,13 +75,29 @@ public sealed partial class EtcdSyncer : BackgroundService
             {
                 // Anything else is a bug or a transport surprise: never let it end the sync (the
                 // agent would stay "ready" on stale data). Report it loudly and start over.
-                failures++;
                 LogUnexpected(_log, e.GetType().Name, e);
                 ReportUnavailable($"{e.GetType().Name}: {e.Message}");
-                await Task.Delay(Backoff(failures), _clock, stoppingToken);
+                retryAfter = Backoff(++failures);
+            }
+            if (retryAfter is { } delay)
+            {
+                await SleepAsync(delay, _clock, stoppingToken);
             }
         }
         _output.TryComplete();
+    }
+
+    /// <summary>Waits, or returns early without throwing when the agent stops.</summary>
+    internal static async Task SleepAsync(TimeSpan delay, TimeProvider clock, CancellationToken stopping)
+    {
+        try
+        {
+            await Task.Delay(delay, clock, stopping);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Stopping: the caller's loop ends.
+        }
     }
 
     /// <summary>Capped exponential backoff with jitter (50–100 % of the step), so hosts spread out.</summary>

@@ -48,29 +48,36 @@ public sealed partial class StatusReporter : BackgroundService
         }
         var first = true;
         using var timer = new PeriodicTimer(_interval, _clock);
-        do
+        try
         {
-            try
+            do
             {
-                await ReportAsync(first, stoppingToken);
-                first = false;
-                if (_failing)
+                try
                 {
-                    _failing = false;
-                    LogRecovered(_log);
+                    await ReportAsync(first, stoppingToken);
+                    first = false;
+                    if (_failing)
+                    {
+                        _failing = false;
+                        LogRecovered(_log);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    // Unreachable etcd or anything else: the report is retried at the next tick.
+                    if (!_failing)
+                    {
+                        _failing = true;
+                        LogFailed(_log, e.Message);
+                    }
                 }
             }
-            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-            {
-                // Unreachable etcd or anything else: the report is retried at the next tick.
-                if (!_failing)
-                {
-                    _failing = true;
-                    LogFailed(_log, e.Message);
-                }
-            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: the status key lapses with its lease.
+        }
     }
 
     internal async Task ReportAsync(bool firstUpdate, CancellationToken cancel)

@@ -51,7 +51,6 @@ public static class AgentHost
         AgentMetrics.Register(registry, health, CommandLine.Version);
 
         builder.Services.AddSingleton(config);
-        AddDatastore(builder.Services, startup, health);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(health);
         builder.Services.AddSingleton(registry);
@@ -67,6 +66,9 @@ public static class AgentHost
                 registry, services.GetRequiredService<ILogger<MetricsServer>>(),
                 config.PrometheusMetricsHost, config.PrometheusMetricsPort));
         }
+        // After the endpoints: hosted services start in order, so a port already in use fails the
+        // start before any background work has begun.
+        AddDatastore(builder.Services, startup, health);
         return builder.Build();
     }
 
