@@ -28,10 +28,18 @@ public sealed class AgentDatastoreTests
         }
     }
 
+    // Tolerant: /metrics starts a moment after /liveness, and polls simply try again.
     private static async Task<string> MetricsAsync(AgentProcess agent)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        return await http.GetStringAsync(new Uri($"http://127.0.0.1:{agent.MetricsPort}/metrics"));
+        try
+        {
+            return await http.GetStringAsync(new Uri($"http://127.0.0.1:{agent.MetricsPort}/metrics"));
+        }
+        catch (HttpRequestException)
+        {
+            return "";
+        }
     }
 
     [Fact]
@@ -86,7 +94,7 @@ public sealed class AgentDatastoreTests
         await etcd.StopAsync();
         await Task.Delay(TimeSpan.FromSeconds(4));
         await etcd.StartAsync();
-        await store.DeleteAsync(status, CancellationToken.None);
+        await SyncHarness.RetryAsync(() => store.DeleteAsync(status, CancellationToken.None));
         Assert.True(await SyncHarness.EventuallyAsync(() => KeyExistsAsync(store, status).GetAwaiter().GetResult(), Bound), agent.Output());
 
         await agent.SignalAsync("KILL");

@@ -53,9 +53,30 @@ internal sealed class SyncHarness : IAsyncDisposable
 
     public Task StartAsync() => _syncer.StartAsync(CancellationToken.None);
 
-    public Task PutAsync(string key, string value) => Store.PutAsync(key, value, 0, CancellationToken.None);
+    public Task PutAsync(string key, string value) => RetryAsync(() => Store.PutAsync(key, value, 0, CancellationToken.None));
 
-    public Task DeleteAsync(string key) => Store.DeleteAsync(key, CancellationToken.None);
+    public Task DeleteAsync(string key) => RetryAsync(() => Store.DeleteAsync(key, CancellationToken.None));
+
+    /// <summary>
+    /// Runs a test's own write, retrying (every 200 ms, at most 20 s) while etcd is unreachable:
+    /// right after a restart the channel may still be backing off from the outage.
+    /// </summary>
+    public static async Task RetryAsync(Func<Task> write)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            try
+            {
+                await write();
+                return;
+            }
+            catch (DatastoreUnavailableException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200));
+            }
+        }
+    }
 
     /// <summary>Waits (bounded, polling every 50 ms) until <paramref name="condition"/> holds.</summary>
     public static async Task<bool> EventuallyAsync(Func<bool> condition, TimeSpan timeout)

@@ -43,6 +43,10 @@ public sealed class EtcdConnection : IDisposable
             HttpHandler = CreateHandler(clientCertificates, trustAnchors, options.CaFile),
             DisposeHttpClient = true,
             MaxReceiveMessageSize = 256 * 1024 * 1024,
+            // gRPC's own reconnect backoff grows to 2 minutes by default: after a long etcd outage
+            // the agent would notice etcd's return that late. Keep it in step with the syncer's cap.
+            InitialReconnectBackoff = TimeSpan.FromMilliseconds(500),
+            MaxReconnectBackoff = TimeSpan.FromSeconds(10),
         }))];
     }
 
