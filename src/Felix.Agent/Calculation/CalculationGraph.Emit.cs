@@ -23,6 +23,14 @@ public sealed partial class CalculationGraph
     private readonly Dictionary<WorkloadEndpointKey, RemoteEndpointRouteUpdate> _emittedRoutes = [];
     private bool _inSyncReceived;
     private bool _inSyncPending;
+    private TimeSpan _batchTime;
+
+    /// <summary>
+    /// Time spent on the last emitted batch: its <see cref="OnUpdate"/> calls and the flush that
+    /// emitted it (for the snapshot, every update since the start). What the update-time metric
+    /// observes, once per batch.
+    /// </summary>
+    public TimeSpan LastBatchDuration { get; private set; }
 
     /// <summary>
     /// The changes since the last flush. Until the datastore has first reported in sync this
@@ -31,10 +39,20 @@ public sealed partial class CalculationGraph
     /// </summary>
     public IReadOnlyList<DataplaneUpdate> Flush()
     {
+        var start = _time.GetTimestamp();
         if (!_inSyncReceived)
         {
+            _batchTime += _time.GetElapsedTime(start);
             return [];
         }
+        var updates = Emit();
+        LastBatchDuration = _batchTime + _time.GetElapsedTime(start);
+        _batchTime = TimeSpan.Zero;
+        return updates;
+    }
+
+    private List<DataplaneUpdate> Emit()
+    {
         var updates = new List<DataplaneUpdate>();
         var removals = new List<DataplaneUpdate>();
         var setRemovals = EmitSets(updates);

@@ -37,14 +37,17 @@ public sealed partial class CalculationGraph
     private readonly Dictionary<IpPoolKey, IpPool> _pools = [];
     private readonly Dictionary<string, IPAddress> _hostIps = new(StringComparer.Ordinal);
     private readonly TagMembers _members = new();
+    private readonly TimeProvider _time;
     private int _activeLocalEndpoints;
 
     /// <param name="hostname">This host: endpoints under it are local.</param>
     /// <param name="remoteWorkloadRoutes">Whether to emit routes to other hosts' endpoints.</param>
-    public CalculationGraph(string hostname, bool remoteWorkloadRoutes)
+    /// <param name="time">The clock <see cref="LastBatchDuration"/> is measured with; the system's by default.</param>
+    public CalculationGraph(string hostname, bool remoteWorkloadRoutes, TimeProvider? time = null)
     {
         _hostname = hostname;
         _remoteWorkloadRoutes = remoteWorkloadRoutes;
+        _time = time ?? TimeProvider.System;
     }
 
     /// <summary>Local endpoints in state active.</summary>
@@ -60,6 +63,13 @@ public sealed partial class CalculationGraph
     public void OnUpdate(DatastoreUpdate update)
     {
         ArgumentNullException.ThrowIfNull(update);
+        var start = _time.GetTimestamp();
+        Apply(update);
+        _batchTime += _time.GetElapsedTime(start);
+    }
+
+    private void Apply(DatastoreUpdate update)
+    {
         switch (update)
         {
             case WorkloadEndpointChanged changed:
