@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net;
 using System.Runtime.InteropServices;
 using Felix.Agent.Model;
@@ -86,10 +87,24 @@ internal sealed class TagMembers
 
     public void ForgetChanges() => _flipped.Clear();
 
+    /// <summary>
+    /// Sorts by a numeric key per address rather than a comparer that re-reads both addresses'
+    /// bytes on every comparison: a tag added to a busy profile sorts tens of thousands at once.
+    /// A set holds one family, so the key need not order v4 against v6.
+    /// </summary>
     private static EquatableList<IPAddress> Sorted(IEnumerable<IPAddress> ips)
     {
         var array = ips.ToArray();
-        Array.Sort(array, AddressOrder.Instance);
+        var keys = new UInt128[array.Length];
+        Span<byte> bytes = stackalloc byte[16];
+        for (var i = 0; i < array.Length; i++)
+        {
+            array[i].TryWriteBytes(bytes, out var length);
+            keys[i] = length == 4
+                ? BinaryPrimitives.ReadUInt32BigEndian(bytes)
+                : BinaryPrimitives.ReadUInt128BigEndian(bytes);
+        }
+        Array.Sort(keys, array);
         return EquatableList.Create<IPAddress>(array);
     }
 }
