@@ -1,11 +1,11 @@
 using Felix.Bench;
 
-// Felix.Bench [startup|datastore|all] [--quick] [--runs N] [--aot PATH] [--jit PATH]
+// Felix.Bench [startup|datastore|calc|all] [--quick] [--runs N] [--aot PATH] [--jit PATH]
 // Every figure is printed next to its floor, measured in the same run.
 var options = BenchOptions.Parse(args);
 if (options is null)
 {
-    Console.Error.WriteLine("usage: Felix.Bench [startup|datastore|all] [--quick] [--runs N] [--aot out/felix/felix] [--jit path/to/felix.dll]");
+    Console.Error.WriteLine("usage: Felix.Bench [startup|datastore|calc|all] [--quick] [--runs N] [--aot out/felix/felix] [--jit path/to/felix.dll]");
     return 2;
 }
 var status = 0;
@@ -18,5 +18,11 @@ if (options.Scenario is "datastore" or "all")
     status |= options.Quick
         ? await DatastoreBench.RunAsync(endpoints: 2_000, profiles: 50, samples: 50)
         : await DatastoreBench.RunAsync(endpoints: 100_000, profiles: 1_000, samples: 500);
+}
+if (options.Scenario is "calc" or "all")
+{
+    status |= options.Quick
+        ? CalculationBench.Run(endpoints: 2_000, profiles: 50, local: 200, samples: 5)
+        : CalculationBench.Run(endpoints: 100_000, profiles: 1_000, local: 10_000, samples: 20);
 }
 return status;
