@@ -7,11 +7,18 @@ namespace Felix.Agent.Datastore;
 public interface IDatastoreListener
 {
     void OnUpdate(DatastoreUpdate update);
+
+    /// <summary>Every update available right now has been handed over: a good moment to compute.</summary>
+    void OnBatchEnd()
+    {
+    }
 }
 
 /// <summary>
 /// The one reader of the datastore's update channel: hands every update, in order, to each
-/// listener on this loop's thread, so listeners own their state without locks.
+/// listener on this loop's thread, so listeners own their state without locks. Updates already
+/// waiting are drained as one batch before <see cref="IDatastoreListener.OnBatchEnd"/>, so a burst
+/// (a snapshot, a resync) is computed once, not once per key.
 /// </summary>
 public sealed class DatastoreConsumer : BackgroundService
 {
@@ -26,11 +33,18 @@ public sealed class DatastoreConsumer : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await foreach (var update in _updates.ReadAllAsync(stoppingToken))
+        while (await _updates.WaitToReadAsync(stoppingToken))
         {
+            while (_updates.TryRead(out var update))
+            {
+                foreach (var listener in _listeners)
+                {
+                    listener.OnUpdate(update);
+                }
+            }
             foreach (var listener in _listeners)
             {
-                listener.OnUpdate(update);
+                listener.OnBatchEnd();
             }
         }
     }

@@ -109,6 +109,10 @@ public static class AgentHost
             services.AddSingleton<IDatastoreListener>(services => new EndpointStatusCleanup(
                 services.GetRequiredService<EndpointStatusReporter>(), config.FelixHostname));
         }
+        services.AddSingleton<IDatastoreListener>(services => new Calculation.CalculationListener(
+            new Calculation.CalculationGraph(config.FelixHostname, config.RemoteWorkloadRoutes, services.GetRequiredService<TimeProvider>()),
+            services.GetRequiredService<IMetricFactory>(),
+            services.GetRequiredService<ILogger<Calculation.CalculationListener>>()));
         services.AddHostedService(services => new DatastoreConsumer(
             updates.Reader, services.GetServices<IDatastoreListener>()));
     }

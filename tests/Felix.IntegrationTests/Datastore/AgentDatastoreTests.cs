@@ -52,7 +52,7 @@ public sealed class AgentDatastoreTests
         await store.PutAsync(SyncHarness.EndpointKey("ep1", "node1"), SyncHarness.Endpoint("cali0000000001", "10.65.0.1"), 0, CancellationToken.None);
         await store.PutAsync(SyncHarness.EndpointKey("ep2", "node1"), SyncHarness.Endpoint("cali0000000002", "10.65.0.2"), 0, CancellationToken.None);
         await store.PutAsync(SyncHarness.EndpointKey("ep3", "node2"), SyncHarness.Endpoint("cali0000000003", "10.65.0.3"), 0, CancellationToken.None);
-        await store.PutAsync("/calico/v1/policy/profile/db/rules", """{"inbound_rules":[],"outbound_rules":[]}""", 0, CancellationToken.None);
+        await store.PutAsync("/calico/v1/policy/profile/db/rules", """{"inbound_rules":[{"action":"allow","src_tag":"web"}],"outbound_rules":[]}""", 0, CancellationToken.None);
         await store.PutAsync("/calico/v1/policy/profile/web/tags", """["web"]""", 0, CancellationToken.None);
         await store.PutAsync(SyncHarness.EndpointKey("bad", "node2"), """{"state":"active","name":"cali $(reboot)"}""", 0, CancellationToken.None);
 
@@ -63,6 +63,9 @@ public sealed class AgentDatastoreTests
         {
             "felix_cluster_num_hosts 2", "felix_cluster_num_workload_endpoints 3", "felix_cluster_num_profiles 2",
             "felix_datastore_invalid_keys{kind=\"endpoint\"} 1", "felix_ready 1",
+            // The calculation: node1's two endpoints use profile db, whose rule names tag web.
+            "felix_active_local_endpoints 2", "felix_active_local_profiles 1", "felix_active_local_tags 1",
+            "# TYPE felix_calc_graph_update_time_seconds histogram",
         };
         string metrics = "";
         Assert.True(await SyncHarness.EventuallyAsync(() =>
