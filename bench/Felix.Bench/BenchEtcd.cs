@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Felix.Bench;
 
@@ -25,8 +23,8 @@ internal sealed class BenchEtcd : IAsyncDisposable
     public static async Task<BenchEtcd> StartAsync()
     {
         var directory = Directory.CreateTempSubdirectory("felix-bench-etcd-").FullName;
-        var client = $"http://127.0.0.1:{FreePort()}";
-        var peer = $"http://127.0.0.1:{FreePort()}";
+        var client = $"http://127.0.0.1:{FreePorts.Pick()}";
+        var peer = $"http://127.0.0.1:{FreePorts.Pick()}";
         var start = new ProcessStartInfo("etcd")
         {
             UseShellExecute = false,
@@ -80,10 +78,4 @@ internal sealed class BenchEtcd : IAsyncDisposable
         Directory.Delete(_directory, recursive: true);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

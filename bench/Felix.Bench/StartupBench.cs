@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Felix.Bench;
 
@@ -69,7 +67,7 @@ internal static class StartupBench
 
     private static Run Spawn(string fileName, string[] arguments)
     {
-        var healthPort = FreePort();
+        var healthPort = FreePorts.Pick();
         var start = new ProcessStartInfo(fileName)
         {
             UseShellExecute = false,
@@ -82,7 +80,7 @@ internal static class StartupBench
         }
         start.Environment["FELIX_HEALTHPORT"] = healthPort.ToString(CultureInfo.InvariantCulture);
         start.Environment["FELIX_PROMETHEUSMETRICSHOST"] = "127.0.0.1";
-        start.Environment["FELIX_PROMETHEUSMETRICSPORT"] = FreePort().ToString(CultureInfo.InvariantCulture);
+        start.Environment["FELIX_PROMETHEUSMETRICSPORT"] = FreePorts.Pick().ToString(CultureInfo.InvariantCulture);
         var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {fileName}");
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
@@ -134,12 +132,6 @@ internal static class StartupBench
         return kib / 1024;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static double Median(List<double> values)
     {

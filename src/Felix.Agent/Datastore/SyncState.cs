@@ -97,6 +97,10 @@ public sealed class SyncState
     /// <summary>Values found invalid since the last call, each reported once per revision.</summary>
     public IReadOnlyList<RejectedEntry> TakeRejected()
     {
+        if (_newlyRejected.Count == 0)
+        {
+            return [];
+        }
         var taken = _newlyRejected.ToList();
         _newlyRejected.Clear();
         return taken;
@@ -108,6 +112,10 @@ public sealed class SyncState
     /// </summary>
     public IReadOnlyList<string> TakeIgnored()
     {
+        if (_ignored.Count == 0)
+        {
+            return [];
+        }
         var taken = _ignored.ToList();
         _ignored.Clear();
         return taken;

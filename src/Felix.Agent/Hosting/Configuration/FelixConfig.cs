@@ -13,9 +13,6 @@ public sealed class FelixConfig
         _values = values;
     }
 
-    /// <summary>Every parameter at its default (the machine's host name included).</summary>
-    public static FelixConfig Defaults => ConfigResolver.Resolve([]).Config!;
-
     public IReadOnlyList<Uri> EtcdEndpoints =>
         Get(ConfigParameters.EtcdEndpoints) ?? [new Uri($"{EtcdScheme}://{EtcdAddr}")];
     public string EtcdAddr => Get(ConfigParameters.EtcdAddr);
