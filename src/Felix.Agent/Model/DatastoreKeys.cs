@@ -16,12 +16,6 @@ public abstract record DatastoreKey
     public abstract string Kind { get; }
 }
 
-public enum IpVersion
-{
-    V4 = 4,
-    V6 = 6,
-}
-
 /// <summary>The <see cref="DatastoreKey.Kind"/> labels, shared with <see cref="InvalidKey"/>.</summary>
 public static class KeyKinds
 {
