@@ -77,15 +77,3 @@ public sealed record RuleMatch
     /// <summary>Only together with <see cref="IcmpType"/>: iptables matches a code as "type/code".</summary>
     public byte? IcmpCode { get; init; }
 }
-
-/// <summary>A port or an inclusive range of ports, <c>First &lt;= Last</c>.</summary>
-public readonly record struct PortRange(ushort First, ushort Last)
-{
-    public PortRange(ushort port)
-        : this(port, port)
-    {
-    }
-
-    /// <summary>The iptables spelling: <c>80</c> or <c>8000:8080</c>.</summary>
-    public override string ToString() => First == Last ? $"{First}" : $"{First}:{Last}";
-}

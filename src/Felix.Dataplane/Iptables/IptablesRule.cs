@@ -1,0 +1,39 @@
+namespace Felix.Dataplane.Iptables;
+
+/// <summary>
+/// One rule: what it matches, what it does, and an optional comment for the operator reading
+/// <c>iptables-save</c>. The comment comes first in the rendered line, where iptables-save prints it
+/// back, so a reader can find a rule's comment without parsing its matches.
+/// </summary>
+public sealed record IptablesRule
+{
+    public IptablesRule(MatchCriteria match, IptablesAction action, string? comment = null)
+    {
+        Match = match;
+        Action = action;
+        Comment = comment is null ? null : IptablesNames.Text(comment, IptablesNames.MaxCommentLength);
+    }
+
+    public IptablesRule(IptablesAction action, string? comment = null)
+        : this(MatchCriteria.Any, action, comment)
+    {
+    }
+
+    public MatchCriteria Match { get; }
+
+    public IptablesAction Action { get; }
+
+    public string? Comment { get; }
+
+    /// <summary>The rule's body: everything after <c>-A &lt;chain&gt;</c>.</summary>
+    public string RenderBody()
+    {
+        var comment = Comment is null ? string.Empty : $"-m comment --comment \"{Comment}\" ";
+        var match = Match.IsAny ? string.Empty : $"{Match} ";
+        return $"{comment}{match}{Action.Render()}";
+    }
+
+    public string RenderAppend(string chain) => $"-A {chain} {RenderBody()}";
+
+    public override string ToString() => RenderBody();
+}
