@@ -69,9 +69,9 @@ internal static class EndpointChains
         if (endpoint.Mac is { } mac)
         {
             yield return new IptablesRule(MatchCriteria.Any.SourceMac(mac, negated: true), IptablesAction.Drop,
-                "Drop if the source MAC is not the endpoint's");
+                "Drop if the source MAC is not the endpoint MAC");
         }
-        const string spoofed = "Drop if the source address is not the endpoint's";
+        const string spoofed = "Drop if the source is not an endpoint address";
         switch (nets.Count)
         {
             case 1:

@@ -46,8 +46,8 @@ internal static class HostChains
             new(toWorkload.Conntrack(ConntrackStates.Related | ConntrackStates.Established), IptablesAction.Accept),
             new(fromWorkload, new JumpAction(PolicyNames.FromEndpointDispatch), "Outbound policy of the sending endpoint"),
             new(toWorkload, new JumpAction(PolicyNames.ToEndpointDispatch), "Inbound policy of the receiving endpoint"),
-            new(fromWorkload, IptablesAction.Accept, "Both endpoints' policies accepted"),
-            new(toWorkload, IptablesAction.Accept, "The receiving endpoint's policy accepted"),
+            new(fromWorkload, IptablesAction.Accept, "Accepted by the policies of both endpoints"),
+            new(toWorkload, IptablesAction.Accept, "Accepted by the receiving endpoint policy"),
         ]);
     }
 
@@ -95,7 +95,7 @@ internal static class HostChains
                 break;
             case EndpointToHostAction.Return:
                 rules.Add(new(fromWorkload, new JumpAction(PolicyNames.FromEndpointDispatch), "Outbound policy of the sending endpoint"));
-                rules.Add(new(fromWorkload, IptablesAction.Return, "DefaultEndpointToHostAction RETURN: the host's INPUT rules decide"));
+                rules.Add(new(fromWorkload, IptablesAction.Return, "DefaultEndpointToHostAction RETURN: host INPUT rules decide"));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(config), config.EndpointToHostAction, "unknown endpoint-to-host action");

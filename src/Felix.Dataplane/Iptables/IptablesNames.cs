@@ -38,7 +38,10 @@ public static partial class IptablesNames
             ? name
             : throw new ArgumentException($"'{name}' is not a valid interface name or prefix", nameof(name));
 
-    /// <summary>A comment or log prefix: printable ASCII with no quote or backslash, so quoting it is enough.</summary>
+    /// <summary>
+    /// A comment or log prefix: printable ASCII without quotes or backslashes, so double quotes
+    /// around it are enough, and <c>iptables-save</c> prints it back unescaped (it escapes <c>'</c>).
+    /// </summary>
     public static string Text(string text, int maxLength) =>
         text.Length is > 0 && text.Length <= maxLength && TextPattern().IsMatch(text)
             ? text
@@ -60,6 +63,6 @@ public static partial class IptablesNames
     [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]*\+?$")]
     private static partial Regex InterfacePattern();
 
-    [GeneratedRegex(@"^[\x20-\x21\x23-\x5b\x5d-\x7e]+$")]
+    [GeneratedRegex(@"^[\x20-\x21\x23-\x26\x28-\x5b\x5d-\x7e]+$")]
     private static partial Regex TextPattern();
 }
