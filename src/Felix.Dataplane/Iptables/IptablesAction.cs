@@ -64,12 +64,24 @@ public sealed record GotoAction(string Chain) : IptablesAction
     public override string Render() => $"-g {Chain}";
 }
 
-/// <summary>Sets the bits of <see cref="Mask"/> in the packet mark to those of <see cref="Mark"/>.</summary>
-public sealed record SetMarkAction(uint Mark, uint Mask) : IptablesAction
+/// <summary>
+/// Sets the bits of <see cref="Mask"/> in the packet mark to those of <see cref="Mark"/>. Not a
+/// positional record: its properties are get-only, so a <c>with</c> cannot skip the check.
+/// </summary>
+public sealed record SetMarkAction : IptablesAction
 {
-    public uint Mark { get; } = (Mark & ~Mask) == 0
-        ? Mark
-        : throw new ArgumentException($"mark {MatchCriteria.Hex(Mark)} has bits outside {MatchCriteria.Hex(Mask)}", nameof(Mark));
+    public SetMarkAction(uint mark, uint mask)
+    {
+        if ((mark & ~mask) != 0)
+        {
+            throw new ArgumentException($"mark {MatchCriteria.Hex(mark)} has bits outside {MatchCriteria.Hex(mask)}", nameof(mark));
+        }
+        (Mark, Mask) = (mark, mask);
+    }
+
+    public uint Mark { get; }
+
+    public uint Mask { get; }
 
     public override string Render() => $"-j MARK --set-xmark {MatchCriteria.Hex(Mark)}/{MatchCriteria.Hex(Mask)}";
 }

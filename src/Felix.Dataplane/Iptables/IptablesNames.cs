@@ -32,9 +32,12 @@ public static partial class IptablesNames
             ? name
             : throw new ArgumentException($"'{name}' is not a valid ipset name", nameof(name));
 
-    /// <summary>An interface name, or a prefix ending in <c>+</c> (iptables' wildcard).</summary>
+    /// <summary>
+    /// An interface name, or a prefix ending in <c>+</c> (iptables' wildcard); iptables counts the
+    /// <c>+</c> against the 15-character limit.
+    /// </summary>
     public static string Interface(string name) =>
-        name.TrimEnd('+').Length <= MaxInterfaceNameLength && InterfacePattern().IsMatch(name)
+        name.Length <= MaxInterfaceNameLength && InterfacePattern().IsMatch(name)
             ? name
             : throw new ArgumentException($"'{name}' is not a valid interface name or prefix", nameof(name));
 
@@ -54,15 +57,15 @@ public static partial class IptablesNames
     public static string TruncatedComment(string text) =>
         Text(text.Length <= MaxCommentLength ? text : text[..MaxCommentLength], MaxCommentLength);
 
-    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_.-]*$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]*\z")]
     private static partial Regex ChainPattern();
 
-    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_.:-]*$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.:-]*\z")]
     private static partial Regex IpSetPattern();
 
-    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]*\+?$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]*\+?\z")]
     private static partial Regex InterfacePattern();
 
-    [GeneratedRegex(@"^[\x20-\x21\x23-\x26\x28-\x5b\x5d-\x7e]+$")]
+    [GeneratedRegex(@"^[\x20-\x21\x23-\x26\x28-\x5b\x5d-\x7e]+\z")]
     private static partial Regex TextPattern();
 }

@@ -33,7 +33,7 @@ public sealed record IptablesRule
         return $"{comment}{match}{Action.Render()}";
     }
 
-    public string RenderAppend(string chain) => $"-A {chain} {RenderBody()}";
+    public string RenderAppend(string chain) => $"-A {IptablesNames.Chain(chain)} {RenderBody()}";
 
     public override string ToString() => RenderBody();
 }

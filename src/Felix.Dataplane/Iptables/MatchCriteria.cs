@@ -35,13 +35,20 @@ public sealed partial class MatchCriteria : IEquatable<MatchCriteria>
 
     private readonly string _text;
 
-    private MatchCriteria(string text, ImmutableArray<string> ipSets)
+    /// <summary>
+    /// The protocol match so far: its name when required, empty when excluded, null when none.
+    /// Port and ICMP matches need the right required one before them; iptables takes only one.
+    /// </summary>
+    private readonly string? _protocol;
+
+    private MatchCriteria(string text, ImmutableArray<string> ipSets, string? protocol)
     {
         _text = text;
         IpSets = ipSets;
+        _protocol = protocol;
     }
 
-    public static MatchCriteria Any { get; } = new(string.Empty, []);
+    public static MatchCriteria Any { get; } = new(string.Empty, [], null);
 
     /// <summary>The ipsets this match refers to, in the order they appear.</summary>
     public ImmutableArray<string> IpSets { get; }
@@ -77,10 +84,14 @@ public sealed partial class MatchCriteria : IEquatable<MatchCriteria>
     }
 
     /// <summary>A protocol by its iptables name (<c>tcp</c>) or number; must precede port and ICMP matches.</summary>
-    public MatchCriteria Protocol(string nameOrNumber, bool negated = false) =>
-        ProtocolPattern().IsMatch(nameOrNumber)
-            ? With($"{Not(negated)}-p {nameOrNumber}")
-            : throw new ArgumentException($"'{nameOrNumber}' is not a protocol name or number", nameof(nameOrNumber));
+    public MatchCriteria Protocol(string nameOrNumber, bool negated = false)
+    {
+        if (!ProtocolPattern().IsMatch(nameOrNumber) || _protocol is not null)
+        {
+            throw new ArgumentException($"'{nameOrNumber}' is not a protocol name or number, or a second protocol", nameof(nameOrNumber));
+        }
+        return new MatchCriteria(Append($"{Not(negated)}-p {nameOrNumber}"), IpSets, negated ? string.Empty : nameOrNumber);
+    }
 
     public MatchCriteria SourceNet(IPNetwork net, bool negated = false) => With($"{Not(negated)}-s {net}");
 
@@ -101,7 +112,7 @@ public sealed partial class MatchCriteria : IEquatable<MatchCriteria>
     {
         var name = IptablesNames.IpSet(setName);
         var flag = direction == SetDirection.Source ? "src" : "dst";
-        return new MatchCriteria(Append($"-m set {Not(negated)}--match-set {name} {flag}"), IpSets.Add(name));
+        return new MatchCriteria(Append($"-m set {Not(negated)}--match-set {name} {flag}"), IpSets.Add(name), _protocol);
     }
 
     /// <summary>
@@ -109,18 +120,18 @@ public sealed partial class MatchCriteria : IEquatable<MatchCriteria>
     /// caller splits longer lists (into several rules when positive, several matches when negated).
     /// </summary>
     public MatchCriteria SourcePorts(IReadOnlyList<PortRange> ports, bool negated = false) =>
-        With($"-m multiport {Not(negated)}--sports {Ports(ports)}");
+        RequireProtocol(PortProtocols).With($"-m multiport {Not(negated)}--sports {Ports(ports)}");
 
     public MatchCriteria DestPorts(IReadOnlyList<PortRange> ports, bool negated = false) =>
-        With($"-m multiport {Not(negated)}--dports {Ports(ports)}");
+        RequireProtocol(PortProtocols).With($"-m multiport {Not(negated)}--dports {Ports(ports)}");
 
     /// <summary>An ICMP (v4) or ICMPv6 type, optionally with a code; needs the matching protocol first.</summary>
     public MatchCriteria IcmpType(IpVersion version, byte type, byte? code, bool negated = false)
     {
         var value = code is { } c ? $"{type}/{c}" : $"{type}";
         return version == IpVersion.V4
-            ? With($"-m icmp {Not(negated)}--icmp-type {value}")
-            : With($"-m icmp6 {Not(negated)}--icmpv6-type {value}");
+            ? RequireProtocol(["icmp"]).With($"-m icmp {Not(negated)}--icmp-type {value}")
+            : RequireProtocol(["icmpv6"]).With($"-m icmp6 {Not(negated)}--icmpv6-type {value}");
     }
 
     public MatchCriteria Mark(uint mark, uint mask, bool negated = false) =>
@@ -142,7 +153,16 @@ public sealed partial class MatchCriteria : IEquatable<MatchCriteria>
 
     internal static string Hex(uint value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
 
-    private MatchCriteria With(string fragment) => new(Append(fragment), IpSets);
+    private MatchCriteria With(string fragment) => new(Append(fragment), IpSets, _protocol);
+
+    /// <summary>The protocols the multiport match accepts, by the names the model renders.</summary>
+    private static readonly string[] PortProtocols = ["tcp", "udp", "sctp", "udplite"];
+
+    /// <summary>iptables refuses a port or ICMP match without its protocol before it; fail here, not in the kernel.</summary>
+    private MatchCriteria RequireProtocol(string[] protocols) =>
+        _protocol is not null && protocols.Contains(_protocol)
+            ? this
+            : throw new InvalidOperationException($"this match needs -p {string.Join('|', protocols)} before it, not '{_text}'");
 
     private string Append(string fragment) => _text.Length == 0 ? fragment : $"{_text} {fragment}";
 
@@ -171,9 +191,9 @@ public sealed partial class MatchCriteria : IEquatable<MatchCriteria>
         return string.Join(',', ports);
     }
 
-    [GeneratedRegex("^([a-z][a-z0-9]{0,15}|[1-9][0-9]{0,2})$")]
+    [GeneratedRegex(@"^([a-z][a-z0-9]{0,15}|[1-9][0-9]?|1[0-9][0-9]|2[0-4][0-9]|25[0-5])\z")]
     private static partial Regex ProtocolPattern();
 
-    [GeneratedRegex("^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")]
+    [GeneratedRegex(@"^[0-9a-f]{2}(:[0-9a-f]{2}){5}\z")]
     private static partial Regex MacPattern();
 }

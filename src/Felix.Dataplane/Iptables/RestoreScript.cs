@@ -13,6 +13,13 @@ public static class RestoreScript
     public static string Render(TableName table, IEnumerable<Chain> chains, IEnumerable<Hook> hooks)
     {
         var ordered = chains.OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
+        for (var i = 1; i < ordered.Count; i++)
+        {
+            if (ordered[i].Name == ordered[i - 1].Name)
+            {
+                throw new ArgumentException($"chain {ordered[i].Name} is given twice", nameof(chains));
+            }
+        }
         var text = new StringBuilder();
         text.Append('*').Append(table.ToRestoreName()).Append('\n');
         foreach (var chain in ordered)

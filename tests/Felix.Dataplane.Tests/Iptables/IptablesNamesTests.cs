@@ -134,6 +134,7 @@ public class IptablesNamesTests
     {
         string.Empty,
         "a\"b",
+        "it's",
         "\"",
         "a\" -j ACCEPT \"",
         "a\\b",
@@ -168,7 +169,7 @@ public class IptablesNamesTests
     [InlineData(" leading and trailing spaces ")]
     [InlineData("-j ACCEPT")]
     [InlineData("! --dports 80")]
-    [InlineData("it's #1 {ok} ~ `x` @ [y]")]
+    [InlineData("it is #1 {ok} ~ `x` @ [y]")]
     [InlineData("a")]
     public void Printable_ascii_text_without_quote_or_backslash_comes_back_unchanged(string text) =>
         Assert.Equal(text, IptablesNames.Text(text, IptablesNames.MaxCommentLength));

@@ -7,6 +7,9 @@ namespace Felix.Dataplane.Tests.Iptables;
 public class MatchCriteriaRenderingTests
 {
     private static readonly MatchCriteria Any = MatchCriteria.Any;
+    private static readonly MatchCriteria Tcp = MatchCriteria.Any.Protocol("tcp");
+    private static readonly MatchCriteria Icmp = MatchCriteria.Any.Protocol("icmp");
+    private static readonly MatchCriteria Icmp6 = MatchCriteria.Any.Protocol("icmpv6");
 
     public static TheoryData<MatchCriteria, string> SingleFragments => new()
     {
@@ -18,15 +21,15 @@ public class MatchCriteriaRenderingTests
         { Any.IpSet("felix-v4-x", SetDirection.Source, negated: true), "-m set ! --match-set felix-v4-x src" },
         { Any.IpSet("felix-v6-y", SetDirection.Destination), "-m set --match-set felix-v6-y dst" },
         { Any.IpSet("felix-v6-y", SetDirection.Destination, negated: true), "-m set ! --match-set felix-v6-y dst" },
-        { Any.DestPorts([new PortRange(80), new PortRange(8000, 8080)]), "-m multiport --dports 80,8000:8080" },
-        { Any.DestPorts([new PortRange(80), new PortRange(8000, 8080)], negated: true), "-m multiport ! --dports 80,8000:8080" },
-        { Any.SourcePorts([new PortRange(53)]), "-m multiport --sports 53" },
-        { Any.SourcePorts([new PortRange(1024, 65535), new PortRange(0)], negated: true), "-m multiport ! --sports 1024:65535,0" },
-        { Any.DestPorts([new PortRange(443, 443)]), "-m multiport --dports 443" },
-        { Any.IcmpType(IpVersion.V4, 8, 0), "-m icmp --icmp-type 8/0" },
-        { Any.IcmpType(IpVersion.V4, 3, null, negated: true), "-m icmp ! --icmp-type 3" },
-        { Any.IcmpType(IpVersion.V6, 128, null, negated: true), "-m icmp6 ! --icmpv6-type 128" },
-        { Any.IcmpType(IpVersion.V6, 1, 4), "-m icmp6 --icmpv6-type 1/4" },
+        { Tcp.DestPorts([new PortRange(80), new PortRange(8000, 8080)]), "-p tcp -m multiport --dports 80,8000:8080" },
+        { Tcp.DestPorts([new PortRange(80), new PortRange(8000, 8080)], negated: true), "-p tcp -m multiport ! --dports 80,8000:8080" },
+        { Tcp.SourcePorts([new PortRange(53)]), "-p tcp -m multiport --sports 53" },
+        { Tcp.SourcePorts([new PortRange(1024, 65535), new PortRange(0)], negated: true), "-p tcp -m multiport ! --sports 1024:65535,0" },
+        { Tcp.DestPorts([new PortRange(443, 443)]), "-p tcp -m multiport --dports 443" },
+        { Icmp.IcmpType(IpVersion.V4, 8, 0), "-p icmp -m icmp --icmp-type 8/0" },
+        { Icmp.IcmpType(IpVersion.V4, 3, null, negated: true), "-p icmp -m icmp ! --icmp-type 3" },
+        { Icmp6.IcmpType(IpVersion.V6, 128, null, negated: true), "-p icmpv6 -m icmp6 ! --icmpv6-type 128" },
+        { Icmp6.IcmpType(IpVersion.V6, 1, 4), "-p icmpv6 -m icmp6 --icmpv6-type 1/4" },
         { Any.Mark(0x1000000, 0x1000000), "-m mark --mark 0x1000000/0x1000000" },
         { Any.Mark(0, 0xffffffff, negated: true), "-m mark ! --mark 0x0/0xffffffff" },
         { Any.SourceMac("96:c4:86:4d:d7:2c"), "-m mac --mac-source 96:c4:86:4d:d7:2c" },

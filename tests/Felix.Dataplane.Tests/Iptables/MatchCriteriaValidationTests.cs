@@ -6,6 +6,9 @@ namespace Felix.Dataplane.Tests.Iptables;
 public class MatchCriteriaValidationTests
 {
     private static readonly MatchCriteria Any = MatchCriteria.Any;
+    private static readonly MatchCriteria Tcp = MatchCriteria.Any.Protocol("tcp");
+    private static readonly MatchCriteria Icmp = MatchCriteria.Any.Protocol("icmp");
+    private static readonly MatchCriteria Icmp6 = MatchCriteria.Any.Protocol("icmpv6");
 
     [Theory]
     [MemberData(nameof(IptablesNamesTests.HostileNames), MemberType = typeof(IptablesNamesTests))]
@@ -140,10 +143,10 @@ public class MatchCriteriaValidationTests
     [MemberData(nameof(BadPortLists))]
     public void A_multiport_list_that_is_empty_too_long_or_reversed_is_refused(PortRange[] ports)
     {
-        Assert.Throws<ArgumentException>(() => Any.DestPorts(ports));
-        Assert.Throws<ArgumentException>(() => Any.DestPorts(ports, negated: true));
-        Assert.Throws<ArgumentException>(() => Any.SourcePorts(ports));
-        Assert.Throws<ArgumentException>(() => Any.SourcePorts(ports, negated: true));
+        Assert.Throws<ArgumentException>(() => Tcp.DestPorts(ports));
+        Assert.Throws<ArgumentException>(() => Tcp.DestPorts(ports, negated: true));
+        Assert.Throws<ArgumentException>(() => Tcp.SourcePorts(ports));
+        Assert.Throws<ArgumentException>(() => Tcp.SourcePorts(ports, negated: true));
     }
 
     [Fact]
@@ -151,9 +154,9 @@ public class MatchCriteriaValidationTests
     {
         var ports = Enumerable.Range(1, 15).Select(p => new PortRange((ushort)p)).ToArray();
 
-        var match = Any.DestPorts(ports);
+        var match = Tcp.DestPorts(ports);
 
-        Assert.Equal("-m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15", match.ToString());
+        Assert.Equal("-p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15", match.ToString());
     }
 
     [Fact]
@@ -162,9 +165,9 @@ public class MatchCriteriaValidationTests
         var ports = Enumerable.Range(0, 7).Select(i => new PortRange((ushort)(i * 10), (ushort)((i * 10) + 5)))
             .Append(new PortRange(100)).ToArray();
 
-        var match = Any.SourcePorts(ports, negated: true);
+        var match = Tcp.SourcePorts(ports, negated: true);
 
-        Assert.Equal("-m multiport ! --sports 0:5,10:15,20:25,30:35,40:45,50:55,60:65,100", match.ToString());
+        Assert.Equal("-p tcp -m multiport ! --sports 0:5,10:15,20:25,30:35,40:45,50:55,60:65,100", match.ToString());
     }
 
     [Fact]
@@ -172,7 +175,7 @@ public class MatchCriteriaValidationTests
     {
         // Fifteen "ranges" that are single ports render and count as single ports.
         var ports = Enumerable.Range(1, 15).Select(p => new PortRange((ushort)p, (ushort)p)).ToArray();
-        Assert.Equal("-m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15", Any.DestPorts(ports).ToString());
+        Assert.Equal("-p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15", Tcp.DestPorts(ports).ToString());
     }
 
     [Fact]
@@ -185,4 +188,20 @@ public class MatchCriteriaValidationTests
         Assert.Equal("-p tcp", tcp.ToString());
         Assert.Empty(tcp.IpSets);
     }
+
+    [Fact]
+    public void Port_and_icmp_matches_need_their_protocol_before_them()
+    {
+        Assert.Throws<InvalidOperationException>(() => Any.DestPorts([new PortRange(80)]));
+        Assert.Throws<InvalidOperationException>(() => Any.Protocol("tcp", negated: true).SourcePorts([new PortRange(80)]));
+        Assert.Throws<InvalidOperationException>(() => Any.Protocol("47").DestPorts([new PortRange(80)]));
+        Assert.Throws<InvalidOperationException>(() => Tcp.IcmpType(IpVersion.V4, 8, null));
+        Assert.Throws<InvalidOperationException>(() => Icmp.IcmpType(IpVersion.V6, 128, null));
+        Assert.Throws<InvalidOperationException>(() => Icmp6.IcmpType(IpVersion.V4, 8, null));
+        Assert.Equal("-p udp -s 10.0.0.0/8 -m multiport --dports 53", Any.Protocol("udp").SourceNet(System.Net.IPNetwork.Parse("10.0.0.0/8")).DestPorts([new PortRange(53)]).ToString());
+    }
+
+    [Fact]
+    public void A_second_protocol_is_refused() =>
+        Assert.Throws<ArgumentException>(() => Tcp.Protocol("udp", negated: true));
 }

@@ -180,12 +180,12 @@ public static partial class ValueParsers
             return raw.Length is >= 1 and <= 14 && InterfaceChars().IsMatch(raw);
         });
 
-    [GeneratedRegex(@"^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$")]
+    [GeneratedRegex(@"^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\z")]
     private static partial Regex HostNamePattern();
 
-    [GeneratedRegex(@"^[A-Za-z0-9_.-]+$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_.-]+\z")]
     private static partial Regex IdPattern();
 
-    [GeneratedRegex(@"^[A-Za-z0-9_-]+$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_-]+\z")]
     private static partial Regex InterfaceChars();
 }
