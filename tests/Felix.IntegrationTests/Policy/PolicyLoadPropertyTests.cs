@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Felix.Agent.Calculation;
+using Felix.Agent.Model;
 using Felix.Agent.Policy;
 using Felix.Dataplane;
 using Felix.Dataplane.Iptables;
@@ -58,6 +60,35 @@ public sealed class PolicyLoadPropertyTests(ITestOutputHelper output)
         var missing = required.Where(feature => !stats.Features.ContainsKey(feature)).ToList();
         Assert.True(missing.Count == 0, $"no valid case had: {string.Join(", ", missing)}");
         Assert.True(stats.ValidRules < stats.RuleCandidates, "the parser refused no candidate: the generator never tried an invalid rule");
+    }
+
+    /// <summary>
+    /// The smallest models behind failures the random cases found, kept as fixed cases: a profile
+    /// <c>p</c> with the rules given, on one active endpoint with an address of each family.
+    /// </summary>
+    [Theory]
+    [InlineData("""{"inbound_rules":[{"!src_net":"0.0.0.0/0"}]}""", IpVersion.V4)]
+    [InlineData("""{"outbound_rules":[{"action":"deny","protocol":"tcp","!dst_net":"::/0"}]}""", IpVersion.V6)]
+    public async Task Minimal_models_found_by_the_random_cases_load_on_both_backends(string rules, IpVersion version)
+    {
+        var options = PolicyScripts.CaliOptions;
+        var endpointKey = new WorkloadEndpointKey("node1", "k8s", "wl1", "eth0");
+        const string endpoint = """{"state":"active","name":"cali1","profile_ids":["p"],"ipv4_nets":["10.0.0.1/32"],"ipv6_nets":["fd00::1/128"]}""";
+        DataplaneUpdate[] updates =
+        [
+            new ProfileUpdate("p", PolicyScripts.Parse<ProfileRules>(new ProfileRulesKey("p"), rules, options)),
+            PolicyScripts.ToUpdate(endpointKey, PolicyScripts.Parse<WorkloadEndpoint>(endpointKey, endpoint, options)),
+        ];
+        var script = PolicyScripts.Render(PolicyScripts.Rendered(version, new PolicyConfig("cali", 0x1000000), updates));
+        await using var net = new NetworkNamespaces();
+        var netns = await net.CreateNamespaceAsync("minimal");
+
+        foreach (var backend in RestoreLoader.Backends)
+        {
+            var context = $"profile p {rules}, IPv{(int)version}, {RestoreLoader.BackendName(backend)}";
+            await RestoreLoader.AssertLoadsAsync(netns, script, backend, version, LoadMode.Test, context);
+            await RestoreLoader.AssertLoadsAsync(netns, script, backend, version, LoadMode.Commit, context);
+        }
     }
 
     /// <summary>Null when every load of the case succeeded, otherwise what failed and how to reproduce it.</summary>
