@@ -66,6 +66,29 @@ public sealed class CommandRunnerTests
     }
 
     [Fact]
+    public async Task Input_is_fed_to_stdin_whole_and_then_closed()
+    {
+        // Bigger than a pipe buffer (64 KiB), so the writer must keep going while the reader reads.
+        var input = string.Concat(Enumerable.Range(0, 20_000).Select(i => $"line {i}\n"));
+
+        var result = await CommandRunner.RunWithInputAsync("sh", ["-c", "wc -l"], input);
+
+        Assert.True(result.Succeeded, result.StandardError);
+        Assert.Equal("20000", result.StandardOutput.Trim());
+    }
+
+    [Fact]
+    public async Task Command_that_ignores_its_input_still_reports_its_exit()
+    {
+        var input = new string('x', 1 << 20);
+
+        var result = await CommandRunner.RunWithInputAsync("sh", ["-c", "echo early >&2; exit 4"], input);
+
+        Assert.Equal(4, result.ExitCode);
+        Assert.Equal("early\n", result.StandardError);
+    }
+
+    [Fact]
     public async Task Missing_executable_fails_with_its_name()
     {
         var error = await Assert.ThrowsAsync<InvalidOperationException>(

@@ -49,6 +49,20 @@ public sealed partial class NetworkNamespacesTests
     }
 
     [Fact]
+    public async Task One_namespace_can_be_deleted_before_the_rest()
+    {
+        await using var net = new NetworkNamespaces();
+        var early = await net.CreateNamespaceAsync("early");
+        var late = await net.CreateNamespaceAsync("late");
+
+        await net.DeleteNamespaceAsync(early);
+
+        Assert.Equal([late.Name], await net.ListLeftoverNamespacesAsync());
+        Assert.Equal([late.Name], net.Created);
+        await Assert.ThrowsAsync<ArgumentException>(() => net.DeleteNamespaceAsync(early));
+    }
+
+    [Fact]
     public async Task Workload_is_wired_to_a_cali_interface_in_the_host_namespace_only()
     {
         await using var net = new NetworkNamespaces();

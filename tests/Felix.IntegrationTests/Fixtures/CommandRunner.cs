@@ -1,12 +1,14 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Text;
 
 namespace Felix.IntegrationTests.Fixtures;
 
 /// <summary>
 /// Runs external commands (ip, etcd helpers, ping, kill) for the integration fixtures: no shell,
-/// arguments passed one by one, stdin closed, stdout/stderr captured, and every run bounded by a
-/// timeout after which the whole process tree is killed, so a hung tool can never hang a test run.
+/// arguments passed one by one, stdin closed (or fed a given text, then closed), stdout/stderr
+/// captured, and every run bounded by a timeout after which the whole process tree is killed, so a
+/// hung tool can never hang a test run.
 /// </summary>
 public static class CommandRunner
 {
@@ -18,11 +20,34 @@ public static class CommandRunner
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>Runs the command and returns what it did; never throws for a non-zero exit.</summary>
-    public static async Task<CommandResult> RunAsync(
+    public static Task<CommandResult> RunAsync(
         string fileName,
         IEnumerable<string> arguments,
         TimeSpan? timeout = null,
+        CancellationToken cancellationToken = default) =>
+        RunCoreAsync(fileName, arguments, standardInput: null, timeout, cancellationToken);
+
+    /// <summary>
+    /// Like <see cref="RunAsync"/>, with <paramref name="standardInput"/> written to the command's
+    /// stdin (UTF-8, no BOM) and stdin closed after it, as <c>iptables-restore</c> reads its script.
+    /// </summary>
+    public static Task<CommandResult> RunWithInputAsync(
+        string fileName,
+        IEnumerable<string> arguments,
+        string standardInput,
+        TimeSpan? timeout = null,
         CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(standardInput);
+        return RunCoreAsync(fileName, arguments, standardInput, timeout, cancellationToken);
+    }
+
+    private static async Task<CommandResult> RunCoreAsync(
+        string fileName,
+        IEnumerable<string> arguments,
+        string? standardInput,
+        TimeSpan? timeout,
+        CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(fileName);
         var args = arguments.ToArray();
@@ -32,6 +57,7 @@ public static class CommandRunner
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            StandardInputEncoding = standardInput is null ? null : new UTF8Encoding(encoderShouldEmitUTF8Identifier: false),
         };
         foreach (var argument in args)
         {
@@ -48,9 +74,11 @@ public static class CommandRunner
             throw new InvalidOperationException($"Cannot start `{fileName}`: {e.Message}", e);
         }
 
-        process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        // Written while stdout and stderr are being read, so a tool that answers before it has read
+        // all its input cannot deadlock against a full pipe.
+        var stdin = WriteAndCloseAsync(process.StandardInput, standardInput);
 
         var timedOut = false;
         using (var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -68,6 +96,7 @@ public static class CommandRunner
             }
         }
 
+        await AwaitInputAsync(stdin);
         return new CommandResult(
             fileName,
             args,
@@ -88,6 +117,39 @@ public static class CommandRunner
         return result.EnsureSuccess();
     }
 
+    private static async Task WriteAndCloseAsync(StreamWriter input, string? text)
+    {
+        try
+        {
+            if (text is not null)
+            {
+                await input.WriteAsync(text);
+                await input.FlushAsync();
+            }
+        }
+        catch (IOException)
+        {
+            // The command exited (or was killed) without reading all of its input: a broken pipe,
+            // which its exit code and stderr report better than this exception would.
+        }
+        finally
+        {
+            CloseQuietly(input);
+        }
+    }
+
+    // Closing flushes what a broken pipe left buffered, which throws again; the pipe is closed anyway.
+    private static void CloseQuietly(StreamWriter input)
+    {
+        try
+        {
+            input.Close();
+        }
+        catch (IOException)
+        {
+        }
+    }
+
     private static async Task KillTreeAsync(Process process)
     {
         try
@@ -101,6 +163,19 @@ public static class CommandRunner
 
         using var reap = new CancellationTokenSource(DrainTimeout);
         await process.WaitForExitAsync(reap.Token);
+    }
+
+    // A descendant that inherited stdin and never reads it could leave the write blocked on a full
+    // pipe after the command itself is gone; its input no longer matters then.
+    private static async Task AwaitInputAsync(Task writer)
+    {
+        try
+        {
+            await writer.WaitAsync(DrainTimeout);
+        }
+        catch (TimeoutException)
+        {
+        }
     }
 
     private static async Task<string> DrainAsync(Task<string> reader)

@@ -26,6 +26,10 @@ public sealed class NetNs
     public Task<CommandResult> ExecAsync(TimeSpan timeout, params string[] command) =>
         CommandRunner.RunAsync(_ipPath, ExecArguments(command), timeout);
 
+    /// <summary>Runs <c>ip netns exec Name command…</c> with <paramref name="standardInput"/> on its stdin; never throws for a non-zero exit.</summary>
+    public Task<CommandResult> ExecWithInputAsync(string standardInput, params string[] command) =>
+        CommandRunner.RunWithInputAsync(_ipPath, ExecArguments(command), standardInput);
+
     /// <summary>Runs <c>ip netns exec Name command…</c> and throws unless it exits 0.</summary>
     public Task<CommandResult> ExecCheckedAsync(params string[] command) =>
         CommandRunner.RunCheckedAsync(_ipPath, ExecArguments(command));

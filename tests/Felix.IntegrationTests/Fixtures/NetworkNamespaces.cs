@@ -85,6 +85,28 @@ public sealed partial class NetworkNamespaces : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
+    /// Deletes one namespace this instance created, before the instance is disposed: for tests that
+    /// go through many short-lived namespaces and should not hold them all until the end.
+    /// </summary>
+    public async Task DeleteNamespaceAsync(NetNs netns)
+    {
+        ArgumentNullException.ThrowIfNull(netns);
+        lock (_gate)
+        {
+            if (!_created.Contains(netns.Name))
+            {
+                throw new ArgumentException($"Namespace {netns.Name} was not created by this fixture (or is already deleted).", nameof(netns));
+            }
+        }
+
+        await CommandRunner.RunCheckedAsync(_ipPath, ["netns", "del", netns.Name]);
+        lock (_gate)
+        {
+            _created.Remove(netns.Name);
+        }
+    }
+
+    /// <summary>
     /// Creates a namespace that looks like a host to the agent: <paramref name="hostAddress"/> (/32 or
     /// /128) on an uplink <c>eth0</c> that carries the default route. The uplink is a veth whose peer
     /// also stays in this namespace, so nothing leaves it. Proxy ARP for the workloads' 169.254.1.1
