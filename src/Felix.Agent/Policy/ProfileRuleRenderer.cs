@@ -35,9 +35,20 @@ internal static class ProfileRuleRenderer
         };
     }
 
-    /// <summary>A protocol that is both required and excluded matches no packet.</summary>
+    /// <summary>
+    /// A rule that matches no packet: a protocol both required and excluded, or an excluded net
+    /// that covers the required one (or, at <c>/0</c>, every address). Rendering nothing is exact,
+    /// and necessary: the nft backend refuses <c>! -s 0.0.0.0/0</c> and with it the whole batch.
+    /// </summary>
     private static bool Contradicts(Rule rule) =>
-        rule.Match.Protocol is { } wanted && rule.NotMatch.Protocol == wanted;
+        (rule.Match.Protocol is { } wanted && rule.NotMatch.Protocol == wanted)
+        || Covers(rule.NotMatch.SrcNet, rule.Match.SrcNet)
+        || Covers(rule.NotMatch.DstNet, rule.Match.DstNet);
+
+    private static bool Covers(System.Net.IPNetwork? excluded, System.Net.IPNetwork? required) =>
+        excluded is { } outer
+        && (outer.PrefixLength == 0
+            || (required is { } inner && outer.PrefixLength <= inner.PrefixLength && outer.Contains(inner.BaseAddress)));
 
     private static IEnumerable<MatchCriteria> Matches(Rule rule, IpVersion version)
     {
