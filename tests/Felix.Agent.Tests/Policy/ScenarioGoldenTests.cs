@@ -42,7 +42,7 @@ public class ScenarioGoldenTests
         var text = new PolicyScenario()
             .Profile("db", AllowFromSelf)
             .Endpoint("w1", "cali2466cece7bc", ["db"], ["192.168.0.1/32", "192.168.0.7/32", "192.168.0.9/32"])
-            .RenderFilterChains(IpVersion.V4, "felix-from-");
+            .RenderAll(IpVersion.V4);
 
         Golden.Matches("several-addresses.v4.rules", text);
     }
