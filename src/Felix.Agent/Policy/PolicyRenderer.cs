@@ -42,7 +42,7 @@ public sealed class PolicyRenderer
     private readonly Dictionary<string, Chain> _nat = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dirtyProfiles = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dirtyInterfaces = new(StringComparer.Ordinal);
-    private bool _dispatchDirty = true;
+    private readonly DispatchChains _dispatch;
     private bool _hostChainsDirty = true;
     private bool _natDirty = true;
 
@@ -50,6 +50,7 @@ public sealed class PolicyRenderer
     {
         _version = version;
         _config = config;
+        _dispatch = new DispatchChains(config);
     }
 
     public IpVersion Version => _version;
@@ -130,11 +131,7 @@ public sealed class PolicyRenderer
                 filter.RemoveAll(EndpointChains.Names(interfaceName, _config));
             }
         }
-        if (_dispatchDirty)
-        {
-            RenderDispatch(filter, PolicyDirection.Inbound);
-            RenderDispatch(filter, PolicyDirection.Outbound);
-        }
+        _dispatch.Render(filter.Set, filter.Remove);
         if (_natDirty)
         {
             var masquerade = _pools.Any(p => p.Key.Version == _version && p.Value.Masquerade);
@@ -142,17 +139,8 @@ public sealed class PolicyRenderer
         }
         _dirtyProfiles.Clear();
         _dirtyInterfaces.Clear();
-        (_dispatchDirty, _natDirty) = (false, false);
+        _natDirty = false;
         return new PolicyChanges(filter.ToChanges(TableName.Filter), nat.ToChanges(TableName.Nat), filter.Rendered + nat.Rendered);
-    }
-
-    private void RenderDispatch(ChangeSet filter, PolicyDirection direction)
-    {
-        var tree = DispatchChains.Render(_byInterface.Keys, direction, _config).ToList();
-        var prefix = PolicyNames.DispatchBranchChain(string.Empty, direction);
-        var names = tree.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
-        filter.RemoveAll(_filter.Keys.Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && !names.Contains(n)).ToList());
-        filter.SetAll(tree);
     }
 
     private void RemoveEndpoint(WorkloadEndpointKey key)
@@ -166,7 +154,7 @@ public sealed class PolicyRenderer
         if (claimants.Count == 0)
         {
             _byInterface.Remove(old.InterfaceName);
-            _dispatchDirty = true;
+            _dispatch.Remove(old.InterfaceName);
         }
         _dirtyInterfaces.Add(old.InterfaceName);
     }
@@ -177,7 +165,7 @@ public sealed class PolicyRenderer
         {
             claimants = new SortedList<string, EndpointUpdate>(StringComparer.Ordinal);
             _byInterface[interfaceName] = claimants;
-            _dispatchDirty = true;
+            _dispatch.Add(interfaceName);
         }
         return claimants;
     }
@@ -201,26 +189,36 @@ public sealed class PolicyRenderer
         {
             foreach (var chain in rendered)
             {
-                Rendered++;
-                if (chains.TryGetValue(chain.Name, out var current) && current.Equals(chain))
-                {
-                    continue;
-                }
-                chains[chain.Name] = chain;
-                _updated[chain.Name] = chain;
-                _removed.Remove(chain.Name);
+                Set(chain);
             }
+        }
+
+        public void Set(Chain chain)
+        {
+            Rendered++;
+            if (chains.TryGetValue(chain.Name, out var current) && current.Equals(chain))
+            {
+                return;
+            }
+            chains[chain.Name] = chain;
+            _updated[chain.Name] = chain;
+            _removed.Remove(chain.Name);
         }
 
         public void RemoveAll(IEnumerable<string> names)
         {
             foreach (var name in names)
             {
-                if (chains.Remove(name))
-                {
-                    _updated.Remove(name);
-                    _removed.Add(name);
-                }
+                Remove(name);
+            }
+        }
+
+        public void Remove(string name)
+        {
+            if (chains.Remove(name))
+            {
+                _updated.Remove(name);
+                _removed.Add(name);
             }
         }
 
