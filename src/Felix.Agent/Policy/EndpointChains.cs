@@ -13,7 +13,7 @@ namespace Felix.Agent.Policy;
 /// </summary>
 internal static class EndpointChains
 {
-    public static IEnumerable<Chain> Render(EndpointUpdate endpoint, IpVersion version, PolicyConfig config)
+    public static IEnumerable<Chain> Render(EndpointUpdate endpoint, IpVersion version, PolicyConfig config, SharedRules shared)
     {
         var suffix = PolicyNames.EndpointSuffix(endpoint.InterfaceName, config.InterfacePrefix);
         var toName = PolicyNames.EndpointChain(suffix, PolicyDirection.Inbound);
@@ -26,11 +26,11 @@ internal static class EndpointChains
             yield return new Chain(fromName, [drop]);
             yield break;
         }
-        yield return new Chain(toName, [ClearMark(config), .. Profiles(endpoint, PolicyDirection.Inbound, config), FinalDrop(who)]);
+        yield return new Chain(toName, [shared.ClearMark, .. Profiles(endpoint, PolicyDirection.Inbound, shared), FinalDrop(who)]);
         var nets = version == IpVersion.V4 ? endpoint.Ipv4Nets : endpoint.Ipv6Nets;
         yield return nets.Count == 0
             ? new Chain(fromName, [new IptablesRule(IptablesAction.Drop, $"Drop: the endpoint has no IPv{(int)version} address")])
-            : new Chain(fromName, [.. AntiSpoof(endpoint, nets, config), .. Profiles(endpoint, PolicyDirection.Outbound, config), FinalDrop(who)]);
+            : new Chain(fromName, [.. AntiSpoof(endpoint, nets, config, shared), .. Profiles(endpoint, PolicyDirection.Outbound, shared), FinalDrop(who)]);
     }
 
     public static IEnumerable<string> Names(string interfaceName, PolicyConfig config)
@@ -42,20 +42,16 @@ internal static class EndpointChains
     private static string Describe(EndpointUpdate endpoint) =>
         $"{endpoint.Key.OrchestratorId}/{endpoint.Key.WorkloadId}/{endpoint.Key.EndpointId}";
 
-    private static IptablesRule ClearMark(PolicyConfig config) =>
-        new(new SetMarkAction(0, config.AcceptMark), "Start with the accept mark clear");
-
     private static IptablesRule FinalDrop(string who) =>
         new(IptablesAction.Drop, IptablesNames.TruncatedComment($"Drop if no profile accepted: endpoint {who}"));
 
-    private static IEnumerable<IptablesRule> Profiles(EndpointUpdate endpoint, PolicyDirection direction, PolicyConfig config)
+    private static IEnumerable<IptablesRule> Profiles(EndpointUpdate endpoint, PolicyDirection direction, SharedRules shared)
     {
         foreach (var profileId in endpoint.ProfileIds)
         {
-            yield return new IptablesRule(new JumpAction(PolicyNames.ProfileChain(profileId, direction)));
-            yield return new IptablesRule(
-                MatchCriteria.Any.Mark(config.AcceptMark, config.AcceptMark), IptablesAction.Return,
-                IptablesNames.TruncatedComment($"Return if profile {profileId} accepted"));
+            var (jump, returnIfAccepted) = shared.Profile(profileId, direction);
+            yield return jump;
+            yield return returnIfAccepted;
         }
     }
 
@@ -63,9 +59,9 @@ internal static class EndpointChains
     /// One address: a single negated match. Several: the accept mark doubles as "source is ours"
     /// (set per address, checked, cleared again), since one rule cannot say "none of these".
     /// </summary>
-    private static IEnumerable<IptablesRule> AntiSpoof(EndpointUpdate endpoint, Model.EquatableList<IPNetwork> nets, PolicyConfig config)
+    private static IEnumerable<IptablesRule> AntiSpoof(EndpointUpdate endpoint, Model.EquatableList<IPNetwork> nets, PolicyConfig config, SharedRules shared)
     {
-        yield return ClearMark(config);
+        yield return shared.ClearMark;
         if (endpoint.Mac is { } mac)
         {
             yield return new IptablesRule(MatchCriteria.Any.SourceMac(mac, negated: true), IptablesAction.Drop,
@@ -84,7 +80,7 @@ internal static class EndpointChains
                 }
                 yield return new IptablesRule(MatchCriteria.Any.Mark(config.AcceptMark, config.AcceptMark, negated: true),
                     IptablesAction.Drop, spoofed);
-                yield return ClearMark(config);
+                yield return shared.ClearMark;
                 break;
         }
     }

@@ -43,6 +43,7 @@ public sealed class PolicyRenderer
     private readonly HashSet<string> _dirtyProfiles = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dirtyInterfaces = new(StringComparer.Ordinal);
     private readonly DispatchChains _dispatch;
+    private readonly SharedRules _shared;
     private bool _hostChainsDirty = true;
     private bool _natDirty = true;
 
@@ -51,6 +52,7 @@ public sealed class PolicyRenderer
         _version = version;
         _config = config;
         _dispatch = new DispatchChains(config);
+        _shared = new SharedRules(config);
     }
 
     public IpVersion Version => _version;
@@ -71,6 +73,7 @@ public sealed class PolicyRenderer
                 break;
             case ProfileRemove profile:
                 _profiles.Remove(profile.ProfileId);
+                _shared.Forget(profile.ProfileId);
                 _dirtyProfiles.Add(profile.ProfileId);
                 break;
             case EndpointUpdate endpoint:
@@ -124,7 +127,7 @@ public sealed class PolicyRenderer
         {
             if (_byInterface.TryGetValue(interfaceName, out var claimants))
             {
-                filter.SetAll(EndpointChains.Render(claimants.Values[0], _version, _config));
+                filter.SetAll(EndpointChains.Render(claimants.Values[0], _version, _config, _shared));
             }
             else
             {

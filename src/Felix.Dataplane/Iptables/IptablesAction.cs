@@ -47,21 +47,25 @@ public sealed record MasqueradeAction : IptablesAction
 /// <summary>Continue in <see cref="Chain"/> and come back here when it returns.</summary>
 public sealed record JumpAction(string Chain) : IptablesAction
 {
-    public string Chain { get; } = IptablesNames.Chain(Chain);
+    private readonly string _text = $"-j {IptablesNames.Chain(Chain)}";
+
+    public string Chain { get; } = Chain;
 
     public override string? TargetChain => Chain;
 
-    public override string Render() => $"-j {Chain}";
+    public override string Render() => _text;
 }
 
 /// <summary>Continue in <see cref="Chain"/>; its RETURN goes back to whoever jumped here.</summary>
 public sealed record GotoAction(string Chain) : IptablesAction
 {
-    public string Chain { get; } = IptablesNames.Chain(Chain);
+    private readonly string _text = $"-g {IptablesNames.Chain(Chain)}";
+
+    public string Chain { get; } = Chain;
 
     public override string? TargetChain => Chain;
 
-    public override string Render() => $"-g {Chain}";
+    public override string Render() => _text;
 }
 
 /// <summary>
@@ -77,13 +81,16 @@ public sealed record SetMarkAction : IptablesAction
             throw new ArgumentException($"mark {MatchCriteria.Hex(mark)} has bits outside {MatchCriteria.Hex(mask)}", nameof(mark));
         }
         (Mark, Mask) = (mark, mask);
+        _text = $"-j MARK --set-xmark {MatchCriteria.Hex(mark)}/{MatchCriteria.Hex(mask)}";
     }
+
+    private readonly string _text;
 
     public uint Mark { get; }
 
     public uint Mask { get; }
 
-    public override string Render() => $"-j MARK --set-xmark {MatchCriteria.Hex(Mark)}/{MatchCriteria.Hex(Mask)}";
+    public override string Render() => _text;
 }
 
 /// <summary>Logs the packet to the kernel log with a prefix (at most 29 characters, no quotes).</summary>

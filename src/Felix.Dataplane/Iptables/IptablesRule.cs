@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Felix.Dataplane.Iptables;
 
 /// <summary>
@@ -26,11 +28,21 @@ public sealed record IptablesRule
     public string? Comment { get; }
 
     /// <summary>The rule's body: everything after <c>-A &lt;chain&gt;</c>.</summary>
-    public string RenderBody()
+    public string RenderBody() => AppendBody(new StringBuilder()).ToString();
+
+    /// <summary>Writes the body straight into a restore script, without a string per rule.</summary>
+    public StringBuilder AppendBody(StringBuilder text)
     {
-        var comment = Comment is null ? string.Empty : $"-m comment --comment \"{Comment}\" ";
-        var match = Match.IsAny ? string.Empty : $"{Match} ";
-        return $"{comment}{match}{Action.Render()}";
+        ArgumentNullException.ThrowIfNull(text);
+        if (Comment is not null)
+        {
+            text.Append("-m comment --comment \"").Append(Comment).Append("\" ");
+        }
+        if (!Match.IsAny)
+        {
+            Match.AppendTo(text).Append(' ');
+        }
+        return text.Append(Action.Render());
     }
 
     public string RenderAppend(string chain) => $"-A {IptablesNames.Chain(chain)} {RenderBody()}";

@@ -145,6 +145,12 @@ public sealed partial class MatchCriteria : IEquatable<MatchCriteria>
 
     public override string ToString() => _text;
 
+    public System.Text.StringBuilder AppendTo(System.Text.StringBuilder text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.Append(_text);
+    }
+
     public bool Equals(MatchCriteria? other) => other is not null && _text == other._text;
 
     public override bool Equals(object? obj) => Equals(obj as MatchCriteria);

@@ -30,13 +30,13 @@ public static class RestoreScript
         {
             foreach (var rule in chain.Rules)
             {
-                text.Append(rule.RenderAppend(chain.Name)).Append('\n');
+                rule.AppendBody(text.Append("-A ").Append(chain.Name).Append(' ')).Append('\n');
             }
         }
         // Inserted last-to-first at position 1, so the hooks end up at the top in the order given.
         foreach (var hook in hooks.Reverse())
         {
-            text.Append("-I ").Append(hook.BuiltinChain).Append(" 1 ").Append(hook.Rule.RenderBody()).Append('\n');
+            hook.Rule.AppendBody(text.Append("-I ").Append(hook.BuiltinChain).Append(" 1 ")).Append('\n');
         }
         text.Append("COMMIT\n");
         return text.ToString();
