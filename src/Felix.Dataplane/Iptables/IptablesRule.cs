@@ -27,6 +27,16 @@ public sealed record IptablesRule
 
     public string? Comment { get; }
 
+    /// <summary>The rule's <see cref="RuleHash"/>, computed once: shared rules appear in thousands of chains.</summary>
+    public string Hash => field ??= RuleHash.Of(RenderBody());
+
+    /// <summary>The rule as the agent writes it: its hash comment, then its body.</summary>
+    public StringBuilder AppendHashedBody(StringBuilder text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return AppendBody(text.Append("-m comment --comment \"").Append(RuleHash.CommentPrefix).Append(Hash).Append("\" "));
+    }
+
     /// <summary>The rule's body: everything after <c>-A &lt;chain&gt;</c>.</summary>
     public string RenderBody() => AppendBody(new StringBuilder()).ToString();
 
@@ -46,6 +56,13 @@ public sealed record IptablesRule
     }
 
     public string RenderAppend(string chain) => $"-A {IptablesNames.Chain(chain)} {RenderBody()}";
+
+    /// <summary>By content only: the cached <see cref="Hash"/> must not make equal rules differ.</summary>
+    public bool Equals(IptablesRule? other) =>
+        ReferenceEquals(this, other)
+        || (other is not null && Match.Equals(other.Match) && Action.Equals(other.Action) && Comment == other.Comment);
+
+    public override int GetHashCode() => HashCode.Combine(Match, Action, Comment);
 
     public override string ToString() => RenderBody();
 }
