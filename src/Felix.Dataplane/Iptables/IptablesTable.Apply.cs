@@ -1,0 +1,341 @@
+using System.Text.RegularExpressions;
+using Felix.Dataplane.Exec;
+using Microsoft.Extensions.Logging;
+
+namespace Felix.Dataplane.Iptables;
+
+public sealed partial class IptablesTable
+{
+    /// <summary>
+    /// Writes the difference between desired and programmed state, reading back first when needed.
+    /// A refused batch is retried after a fresh read-back with capped backoff; true when the table
+    /// is in step, false after <see cref="IptablesTableOptions.MaxAttempts"/> refusals.
+    /// </summary>
+    public async Task<bool> ApplyAsync(CancellationToken cancellationToken)
+    {
+        string? lastError = null;
+        RestoreBatch? lastBatch = null;
+        for (var attempt = 1; attempt <= _options.MaxAttempts; attempt++)
+        {
+            if (attempt > 1)
+            {
+                await Task.Delay(Backoff(attempt - 1), _clock, cancellationToken).ConfigureAwait(false);
+            }
+            if ((_readBackNeeded || ReadBackDue) && !await TryReadBackAsync(cancellationToken).ConfigureAwait(false))
+            {
+                continue;
+            }
+            var batch = BuildBatch();
+            if (batch.IsEmpty)
+            {
+                MarkInStep();
+                return true;
+            }
+            var result = await RestoreAsync(batch, cancellationToken).ConfigureAwait(false);
+            if (result.Succeeded)
+            {
+                Commit();
+                MarkInStep();
+                SchedulePostWriteReadBack();
+                return true;
+            }
+            _metrics.RestoreErrors.Inc();
+            _readBackNeeded = true;
+            (lastError, lastBatch) = (result.StandardError.Trim(), batch);
+            LogRefusedAttempt(_logger, _commands.Restore, _tableName, attempt, _options.MaxAttempts, FirstLine(lastError));
+        }
+        FailingSince ??= _clock.GetUtcNow();
+        LogRefused(_logger, _commands.Restore, _tableName, _options.MaxAttempts, lastError ?? "read-back failed",
+            lastBatch is null ? "(no batch)" : QuoteAround(lastBatch.Text, lastError ?? string.Empty));
+        return false;
+    }
+
+    /// <summary>Reads back what is programmed and marks for repair whatever differs from the desired state.</summary>
+    public async Task<bool> TryReadBackAsync(CancellationToken cancellationToken)
+    {
+        _metrics.SaveCalls.Inc();
+        var command = new Command(_commands.Save, ["-t", _tableName], null, IptablesCommands.SaveTimeout);
+        CommandResult result;
+        try
+        {
+            result = await _runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CommandException e)
+        {
+            LogReadBackFailed(_logger, _commands.Save, e.Message);
+            return false;
+        }
+        if (!result.Succeeded)
+        {
+            LogReadBackFailed(_logger, _commands.Save, FirstLine(result.StandardError));
+            return false;
+        }
+        SavedTable saved;
+        try
+        {
+            saved = SavedTable.Parse(result.StandardOutput, _table);
+        }
+        catch (FormatException e)
+        {
+            LogReadBackFailed(_logger, _commands.Save, e.Message);
+            return false;
+        }
+        Adopt(saved);
+        _readBackNeeded = false;
+        ScheduleNextReadBack();
+        return true;
+    }
+
+    private void Adopt(SavedTable saved)
+    {
+        _programmed.Clear();
+        _builtins.Clear();
+        _foreignReferenced.Clear();
+        foreach (var chain in saved.Chains.Values)
+        {
+            var hashes = chain.Rules.Select(r => r.Hash).ToList();
+            if (chain.Name.StartsWith(OwnedPrefix, StringComparison.Ordinal))
+            {
+                _programmed[chain.Name] = hashes;
+                continue;
+            }
+            if (chain.IsBuiltin)
+            {
+                _builtins[chain.Name] = hashes;
+            }
+            foreach (var rule in chain.Rules.Where(r => r.Hash is null && r.Target is not null))
+            {
+                _foreignReferenced.Add(rule.Target!);
+            }
+        }
+        _dirty.Clear();
+        foreach (var (name, chain) in _desired)
+        {
+            if (!_programmed.TryGetValue(name, out var hashes) || !Same(hashes, chain))
+            {
+                _dirty.Add(name);
+            }
+        }
+        foreach (var name in _programmed.Keys.Where(n => !_desired.ContainsKey(n)))
+        {
+            if (_programmed[name].Count > 0 || !_foreignReferenced.Contains(name))
+            {
+                _dirty.Add(name);
+            }
+        }
+        _hooksDirty = _desiredHooks.Any(h => !HooksInPlace(h.Key, h.Value));
+        if (!_adopted)
+        {
+            LogAdopted(_logger, _tableName, _commands.Version, _commands.BackendName, _programmed.Count, _dirty.Count);
+            _adopted = true;
+        }
+        else if (_dirty.Count > 0 || _hooksDirty)
+        {
+            LogDrift(_logger, _tableName, _commands.Version, _dirty.Count, _hooksDirty);
+        }
+        UpdateGauges();
+    }
+
+    private RestoreBatch BuildBatch()
+    {
+        var batch = new RestoreBatch(_table);
+        var dirty = _dirty.Order(StringComparer.Ordinal).ToList();
+        foreach (var name in dirty.Where(n => _desired.ContainsKey(n) && !_programmed.ContainsKey(n)))
+        {
+            batch.DeclareChain(name);
+        }
+        foreach (var name in dirty.Where(_desired.ContainsKey))
+        {
+            WriteEdits(batch, _desired[name], _programmed.GetValueOrDefault(name) ?? []);
+        }
+        foreach (var (builtin, hooks) in _desiredHooks.Where(h => _hooksDirty && !HooksInPlace(h.Key, h.Value)))
+        {
+            var programmed = _builtins.GetValueOrDefault(builtin) ?? [];
+            for (var i = programmed.Count - 1; i >= 0; i--)
+            {
+                if (programmed[i] is not null)
+                {
+                    batch.Delete(builtin, i + 1);
+                }
+            }
+            for (var i = hooks.Count - 1; i >= 0; i--)
+            {
+                batch.Insert(builtin, 1, hooks[i]);
+            }
+        }
+        var leaving = dirty.Where(n => !_desired.ContainsKey(n) && _programmed.ContainsKey(n)).ToList();
+        foreach (var name in leaving.Where(n => _programmed[n].Count > 0))
+        {
+            batch.Flush(name);
+        }
+        foreach (var name in leaving.Where(n => !_foreignReferenced.Contains(n)))
+        {
+            batch.DeleteChain(name);
+        }
+        return batch;
+    }
+
+    private static void WriteEdits(RestoreBatch batch, Chain chain, List<string?> programmed)
+    {
+        var length = programmed.Count;
+        foreach (var edit in ChainDiff.Compute(programmed, chain.Rules.Select(r => r.Hash).ToList()))
+        {
+            switch (edit.Kind)
+            {
+                case ChainEditKind.Delete:
+                    batch.Delete(chain.Name, edit.Position);
+                    length--;
+                    break;
+                case ChainEditKind.Insert when edit.Position == length + 1:
+                    batch.Append(chain.Name, chain.Rules[edit.Desired]);
+                    length++;
+                    break;
+                case ChainEditKind.Insert:
+                    batch.Insert(chain.Name, edit.Position, chain.Rules[edit.Desired]);
+                    length++;
+                    break;
+                case ChainEditKind.Replace:
+                    batch.Replace(chain.Name, edit.Position, chain.Rules[edit.Desired]);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>After a successful restore the kernel holds exactly what the batch was built from.</summary>
+    private void Commit()
+    {
+        foreach (var name in _dirty)
+        {
+            if (_desired.TryGetValue(name, out var chain))
+            {
+                _programmed[name] = [.. chain.Rules.Select(r => r.Hash)];
+            }
+            else if (_foreignReferenced.Contains(name))
+            {
+                _programmed[name] = [];
+            }
+            else
+            {
+                _programmed.Remove(name);
+            }
+        }
+        if (_hooksDirty)
+        {
+            foreach (var (builtin, hooks) in _desiredHooks)
+            {
+                var foreign = (_builtins.GetValueOrDefault(builtin) ?? []).Where(h => h is null);
+                _builtins[builtin] = [.. hooks.Select(h => (string?)h.Hash), .. foreign];
+            }
+        }
+        UpdateGauges();
+    }
+
+    private void MarkInStep()
+    {
+        _dirty.Clear();
+        _hooksDirty = false;
+        FailingSince = null;
+    }
+
+    private async Task<CommandResult> RestoreAsync(RestoreBatch batch, CancellationToken cancellationToken)
+    {
+        _metrics.RestoreCalls.Inc();
+        _metrics.LinesExecuted.Inc(batch.Lines);
+        var command = new Command(_commands.Restore, _commands.RestoreArguments, batch.Text, _commands.RestoreTimeout);
+        try
+        {
+            return await _runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CommandException e)
+        {
+            return new CommandResult(-1, string.Empty, e.Message, TimeSpan.Zero);
+        }
+    }
+
+    private bool HooksInPlace(string builtin, List<IptablesRule> hooks)
+    {
+        var programmed = _builtins.GetValueOrDefault(builtin) ?? [];
+        return programmed.Count(h => h is not null) == hooks.Count
+            && hooks.Select((hook, i) => i < programmed.Count && programmed[i] == hook.Hash).All(ok => ok);
+    }
+
+    private static bool Same(List<string?> programmed, Chain chain) =>
+        programmed.Count == chain.Rules.Length && chain.Rules.Select((r, i) => programmed[i] == r.Hash).All(ok => ok);
+
+    private void UpdateGauges()
+    {
+        _metrics.Chains.Set(_programmed.Count);
+        _metrics.Rules.Set(_programmed.Values.Sum(c => c.Count) + _builtins.Values.Sum(c => c.Count(h => h is not null)));
+    }
+
+    private TimeSpan Backoff(int failures)
+    {
+        var delay = _options.InitialBackoff * Math.Pow(2, Math.Min(failures - 1, 16));
+        return delay < _options.MaxBackoff ? delay : _options.MaxBackoff;
+    }
+
+    private void SchedulePostWriteReadBack()
+    {
+        _postWriteDelay = _options.PostWriteReadBack;
+        ScheduleNextReadBack();
+    }
+
+    /// <summary>
+    /// After a write, read back at growing intervals (1 s, 2 s, 4 s, …) to catch another program
+    /// that rewrites the tables right after us; once that reaches the refresh interval, every
+    /// refresh interval. Zero turns the periodic read-back off (post-write checks stop at a minute).
+    /// </summary>
+    private void ScheduleNextReadBack()
+    {
+        var ceiling = _options.RefreshInterval > TimeSpan.Zero ? _options.RefreshInterval : TimeSpan.FromMinutes(1);
+        TimeSpan delay;
+        if (_postWriteDelay > TimeSpan.Zero && _postWriteDelay < ceiling)
+        {
+            delay = _postWriteDelay;
+            _postWriteDelay *= 2;
+        }
+        else
+        {
+            delay = _options.RefreshInterval;
+            _postWriteDelay = TimeSpan.Zero;
+        }
+        _nextReadBack = delay == TimeSpan.Zero
+            ? long.MaxValue
+            : _clock.GetTimestamp() + (long)(delay.TotalSeconds * _clock.TimestampFrequency);
+    }
+
+    /// <summary>The batch lines around the one the tool names ("line 7 failed", "Error occurred at line: 7").</summary>
+    internal static string QuoteAround(string batch, string error)
+    {
+        var match = LineNumber().Match(error);
+        if (!match.Success || !int.TryParse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture, out var failed))
+        {
+            return "(the tool did not name a line)";
+        }
+        var lines = batch.Split('\n');
+        var first = Math.Max(1, failed - 2);
+        var last = Math.Min(lines.Length, failed + 2);
+        return string.Join(" | ", Enumerable.Range(first, last - first + 1)
+            .Select(n => $"{(n == failed ? ">" : " ")}{n}: {lines[n - 1]}"));
+    }
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0];
+
+    [GeneratedRegex(@"line:? (\d+)")]
+    private static partial Regex LineNumber();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Tool} refused the {Table} batch (attempt {Attempt} of {Max}): {Error}")]
+    private static partial void LogRefusedAttempt(ILogger logger, string tool, string table, int attempt, int max, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Tool} refused the {Table} batch {Attempts} times; last error: {Error}; around the refused line: {Lines}")]
+    private static partial void LogRefused(ILogger logger, string tool, string table, int attempts, string error, string lines);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading back with {Tool} failed: {Error}")]
+    private static partial void LogReadBackFailed(ILogger logger, string tool, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "iptables {Table} (IPv{Version}, {Backend}): found {Programmed} felix chains programmed; {Dirty} chains to write or remove")]
+    private static partial void LogAdopted(ILogger logger, string table, IpVersion version, string backend, int programmed, int dirty);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "iptables {Table} (IPv{Version}): read-back found {Chains} felix chains changed by someone else (hooks moved: {Hooks}); repairing")]
+    private static partial void LogDrift(ILogger logger, string table, IpVersion version, int chains, bool hooks);
+}
