@@ -123,7 +123,7 @@ public sealed partial class IptablesTable
                 _dirty.Add(name);
             }
         }
-        _hooksDirty = _desiredHooks.Any(h => !HooksInPlace(h.Key, h.Value));
+        _hooksDirty = HookedChains().Any(b => !HooksInPlace(b));
         if (!_adopted)
         {
             LogAdopted(_logger, _tableName, _commands.Version, _commands.BackendName, _programmed.Count, _dirty.Count);
@@ -148,8 +148,9 @@ public sealed partial class IptablesTable
         {
             WriteEdits(batch, _desired[name], _programmed.GetValueOrDefault(name) ?? []);
         }
-        foreach (var (builtin, hooks) in _desiredHooks.Where(h => _hooksDirty && !HooksInPlace(h.Key, h.Value)))
+        foreach (var builtin in HookedChains().Where(b => _hooksDirty && !HooksInPlace(b)))
         {
+            var hooks = _desiredHooks.GetValueOrDefault(builtin) ?? [];
             var programmed = _builtins.GetValueOrDefault(builtin) ?? [];
             for (var i = programmed.Count - 1; i >= 0; i--)
             {
@@ -221,8 +222,9 @@ public sealed partial class IptablesTable
         }
         if (_hooksDirty)
         {
-            foreach (var (builtin, hooks) in _desiredHooks)
+            foreach (var builtin in HookedChains().ToList())
             {
+                var hooks = _desiredHooks.GetValueOrDefault(builtin) ?? [];
                 var foreign = (_builtins.GetValueOrDefault(builtin) ?? []).Where(h => h is null);
                 _builtins[builtin] = [.. hooks.Select(h => (string?)h.Hash), .. foreign];
             }
@@ -252,8 +254,13 @@ public sealed partial class IptablesTable
         }
     }
 
-    private bool HooksInPlace(string builtin, List<IptablesRule> hooks)
+    /// <summary>Built-in chains that should hold hooks or do hold some of ours (hooks no longer wanted are removed).</summary>
+    private IEnumerable<string> HookedChains() =>
+        _desiredHooks.Keys.Union(_builtins.Where(b => b.Value.Any(h => h is not null)).Select(b => b.Key), StringComparer.Ordinal);
+
+    private bool HooksInPlace(string builtin)
     {
+        var hooks = _desiredHooks.GetValueOrDefault(builtin) ?? [];
         var programmed = _builtins.GetValueOrDefault(builtin) ?? [];
         return programmed.Count(h => h is not null) == hooks.Count
             && hooks.Select((hook, i) => i < programmed.Count && programmed[i] == hook.Hash).All(ok => ok);
