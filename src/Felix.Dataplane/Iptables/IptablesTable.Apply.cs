@@ -21,7 +21,7 @@ public sealed partial class IptablesTable
             {
                 await Task.Delay(Backoff(attempt - 1), _clock, cancellationToken).ConfigureAwait(false);
             }
-            if ((_readBackNeeded || ReadBackDue) && !await TryReadBackAsync(cancellationToken).ConfigureAwait(false))
+            if (ShouldReadBack() && !await TryReadBackAsync(cancellationToken).ConfigureAwait(false))
             {
                 continue;
             }
@@ -48,6 +48,26 @@ public sealed partial class IptablesTable
         LogRefused(_logger, _commands.Restore, _tableName, _options.MaxAttempts, lastError ?? "read-back failed",
             lastBatch is null ? "(no batch)" : QuoteAround(lastBatch.Text, lastError ?? string.Empty));
         return false;
+    }
+
+    /// <summary>
+    /// A due read-back waits while there are changes to write: with nft it costs a second or more at
+    /// scale, and the change should not wait for it. It goes ahead once the table is idle, or when
+    /// it is overdue by a whole refresh interval under constant churn.
+    /// </summary>
+    private bool ShouldReadBack()
+    {
+        if (_readBackNeeded)
+        {
+            return true;
+        }
+        if (!ReadBackDue)
+        {
+            return false;
+        }
+        var idle = _dirty.Count == 0 && !_hooksDirty;
+        var overdueBy = (_clock.GetTimestamp() - _nextReadBack) / (double)_clock.TimestampFrequency;
+        return idle || (_options.RefreshInterval > TimeSpan.Zero && overdueBy >= _options.RefreshInterval.TotalSeconds);
     }
 
     /// <summary>Reads back what is programmed and marks for repair whatever differs from the desired state.</summary>
