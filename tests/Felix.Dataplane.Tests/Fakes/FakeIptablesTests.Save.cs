@@ -104,6 +104,17 @@ public sealed partial class FakeIptablesTests
         Assert.Equal(stderr, result.StandardError);
     }
 
+    [Theory]
+    [InlineData("/usr/sbin/iptables-nft-save", "--bogus",
+        "/usr/sbin/iptables-nft-save: unrecognized option '--bogus'\nLook at manual page `iptables-nft-save.8' for more information.\n")]
+    [InlineData("iptables-legacy-save", "-x", "iptables-legacy-save: invalid option -- 'x'\nLook at manual page `iptables-save.8' for more information.\n")]
+    public async Task Save_refuses_an_unknown_option_as_getopt_words_it(string save, string option, string stderr)
+    {
+        var result = await RunAsync(new FakeIptables(), save, null, option);
+
+        Assert.Equal((1, stderr), (result.ExitCode, result.StandardError));
+    }
+
     [Fact]
     public async Task Nft_save_warns_on_stderr_when_the_legacy_backend_holds_tables()
     {
