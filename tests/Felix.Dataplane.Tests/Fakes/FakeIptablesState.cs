@@ -146,7 +146,8 @@ public sealed partial class FakeIptablesState
             var target = Ensure(family, table).Find(chain);
             if (target is not { IsBuiltin: true } || !CountersPattern().IsMatch(counters))
             {
-                throw new InvalidOperationException($"{chain} in {family} {table} is not a built-in chain, or '{counters}' is not [p:b]; user chains have no counters");
+                throw new InvalidOperationException(
+                    $"{chain} in {family} {table} is not a built-in chain, or '{counters}' is not [p:b]; user chains have no counters");
             }
             target.Counters = counters;
         }

@@ -70,6 +70,20 @@ public sealed partial class FakeIptablesTests
         Assert.Equal(5, saved.Split('\n').Count(l => l.StartsWith("# Completed on ", StringComparison.Ordinal)));
     }
 
+    [Theory]
+    [InlineData(LegacyRestore, true)]
+    [InlineData(NftRestore, false)]
+    public async Task Legacy_initialises_a_table_on_reading_its_name_even_when_the_block_fails_or_only_tests(string restore, bool initialised)
+    {
+        var fake = new FakeIptables();
+
+        await RunAsync(fake, restore, "*raw\n-A nosuch -j ACCEPT\nCOMMIT\n", "--noflush");
+        await RunAsync(fake, restore, "*mangle\nCOMMIT\n", "--noflush", "--test");
+
+        Assert.Equal(initialised, fake.TableExists(V4, "raw"));
+        Assert.Equal(initialised, fake.TableExists(V4, "mangle"));
+    }
+
     [Fact]
     public async Task Save_of_an_empty_host_prints_nothing()
     {

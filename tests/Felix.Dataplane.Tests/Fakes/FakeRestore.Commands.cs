@@ -281,7 +281,8 @@ internal sealed partial class FakeRestore
         }
         if (busy)
         {
-            _kernelErrors.Add($"line {op.Line.ToString(CultureInfo.InvariantCulture)}: CHAIN_DEL failed (Device or resource busy): chain {chain.Name}");
+            var line = op.Line.ToString(CultureInfo.InvariantCulture);
+            _kernelErrors.Add($"line {line}: CHAIN_DEL failed (Device or resource busy): chain {chain.Name}");
         }
         if (!chain.IsBuiltin)
         {
