@@ -129,9 +129,9 @@ public sealed partial class FakeIptables : ICommandRunner
         {
             var state = backend == FakeIptablesBackend.Legacy ? Legacy : Nft;
             result = tool == FakeIptablesTool.Restore
-                ? FakeRestore.Run(state, new RestoreDialect(backend, family, name), command.Arguments, command.StandardInput ?? string.Empty,
-                    Options.SetExists)
-                : FakeSave.Run(state, Options.SeparateBackends ? Legacy : null, backend, family, name, command.Arguments, Options.Clock);
+                ? FakeRestore.Run(state, new RestoreDialect(backend, family, name, command.FileName), command.Arguments,
+                    command.StandardInput ?? string.Empty, Options.SetExists)
+                : FakeSave.Run(state, Options.SeparateBackends ? Legacy : null, backend, family, command.FileName, command.Arguments, Options.Clock);
             _calls.Add(new FakeIptablesCall(command, tool, result));
         }
         return Task.FromResult(result);

@@ -136,8 +136,8 @@ public sealed partial class FakeIptablesState
     }
 
     /// <summary>
-    /// A built-in chain's packet and byte counters (<c>[p:b]</c>). A commit of the table zeroes them
-    /// again (legacy resets them on every commit; nft never counts them) unless <c>-c</c> sets them.
+    /// A built-in chain's packet and byte counters (<c>[p:b]</c>). A legacy commit of the table zeroes
+    /// them again unless <c>-c</c> sets them; nft keeps them (and never counts packets in them).
     /// </summary>
     public void SetCounters(IpVersion family, string table, string chain, string counters)
     {
@@ -146,7 +146,8 @@ public sealed partial class FakeIptablesState
             var target = Ensure(family, table).Find(chain);
             if (target is not { IsBuiltin: true } || !CountersPattern().IsMatch(counters))
             {
-                throw new InvalidOperationException($"{chain} in {family} {table} is not a built-in chain, or '{counters}' is not [p:b]; user chains have no counters");
+                throw new InvalidOperationException(
+                    $"{chain} in {family} {table} is not a built-in chain, or '{counters}' is not [p:b]; user chains have no counters");
             }
             target.Counters = counters;
         }

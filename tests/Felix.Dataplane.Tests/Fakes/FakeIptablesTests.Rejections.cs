@@ -154,8 +154,8 @@ public sealed partial class FakeIptablesTests
     }
 
     [Theory]
-    [InlineData(LegacyRestore, 2, "iptables-restore v1.8.9 (legacy): Set felix-v4-gone doesn't exist.\nError occurred at line: 3\n" + LegacyTry)]
-    [InlineData(NftRestore, 2, "iptables-nft-restore v1.8.9 (nf_tables): Set felix-v4-gone doesn't exist.\nError occurred at line: 3\n" + NftTry)]
+    [InlineData(LegacyRestore, 2, "iptables-restore v1.8.9 (legacy): Set felix-v4-gone doesn't exist.\n\nError occurred at line: 3\n" + LegacyTry)]
+    [InlineData(NftRestore, 2, "iptables-nft-restore v1.8.9 (nf_tables): Set felix-v4-gone doesn't exist.\n\nError occurred at line: 3\n" + NftTry)]
     public async Task A_rule_naming_a_missing_ipset_is_refused_when_the_test_says_which_sets_exist(string restore, int exitCode, string stderr)
     {
         var fake = new FakeIptables(new FakeIptablesOptions { SetExists = name => name == "felix-v4-here" });

@@ -70,6 +70,20 @@ public sealed partial class FakeIptablesTests
         Assert.Equal(5, saved.Split('\n').Count(l => l.StartsWith("# Completed on ", StringComparison.Ordinal)));
     }
 
+    [Theory]
+    [InlineData(LegacyRestore, true)]
+    [InlineData(NftRestore, false)]
+    public async Task Legacy_initialises_a_table_on_reading_its_name_even_when_the_block_fails_or_only_tests(string restore, bool initialised)
+    {
+        var fake = new FakeIptables();
+
+        await RunAsync(fake, restore, "*raw\n-A nosuch -j ACCEPT\nCOMMIT\n", "--noflush");
+        await RunAsync(fake, restore, "*mangle\nCOMMIT\n", "--noflush", "--test");
+
+        Assert.Equal(initialised, fake.TableExists(V4, "raw"));
+        Assert.Equal(initialised, fake.TableExists(V4, "mangle"));
+    }
+
     [Fact]
     public async Task Save_of_an_empty_host_prints_nothing()
     {
@@ -102,6 +116,17 @@ public sealed partial class FakeIptablesTests
 
         Assert.Equal(1, result.ExitCode);
         Assert.Equal(stderr, result.StandardError);
+    }
+
+    [Theory]
+    [InlineData("/usr/sbin/iptables-nft-save", "--bogus",
+        "/usr/sbin/iptables-nft-save: unrecognized option '--bogus'\nLook at manual page `iptables-nft-save.8' for more information.\n")]
+    [InlineData("iptables-legacy-save", "-x", "iptables-legacy-save: invalid option -- 'x'\nLook at manual page `iptables-save.8' for more information.\n")]
+    public async Task Save_refuses_an_unknown_option_as_getopt_words_it(string save, string option, string stderr)
+    {
+        var result = await RunAsync(new FakeIptables(), save, null, option);
+
+        Assert.Equal((1, stderr), (result.ExitCode, result.StandardError));
     }
 
     [Fact]
@@ -170,8 +195,10 @@ public sealed partial class FakeIptablesTests
     }
 
     [Theory]
-    [MemberData(nameof(Restores))]
-    public async Task Rule_counters_survive_restores_that_leave_the_rule_alone_and_builtin_counters_are_reset_by_a_commit(string restore)
+    [InlineData(LegacyRestore, "[0:0]")]
+    [InlineData(NftRestore, "[4:336]")]
+    public async Task Rule_counters_survive_restores_that_leave_the_rule_alone_and_a_legacy_commit_zeroes_builtin_counters(string restore,
+        string outputCounters)
     {
         var fake = await WithBaseAsync(restore);
         fake.SetRuleCounters(V4, "filter", "INPUT", 1, "[4:336]");
@@ -181,25 +208,55 @@ public sealed partial class FakeIptablesTests
         await AssertRestoresAsync(fake, restore, "*filter\n-A INPUT -j ACCEPT\n-D full 1\nCOMMIT\n");
 
         var saved = (await RunAsync(fake, "iptables-save", null, "-c", "-t", "filter")).StandardOutput;
-        Assert.Contains(":OUTPUT ACCEPT [0:0]\n", saved, StringComparison.Ordinal);
+        Assert.Contains($":OUTPUT ACCEPT {outputCounters}\n", saved, StringComparison.Ordinal);
         Assert.Contains("\n[4:336] -A INPUT -j used\n[0:0] -A INPUT -j ACCEPT\n", saved, StringComparison.Ordinal);
         Assert.Contains("\n[7:8] -A full -j DROP\n", saved, StringComparison.Ordinal);
         Assert.DoesNotContain("[4:336] -A", fake.Snapshot(V4, "filter"), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Restore_with_counters_sets_chain_and_rule_counters_and_ignores_them_otherwise()
+    [Theory]
+    [InlineData(LegacyRestore, V4, "[11:12]")]
+    [InlineData(NftRestore, V4, "[11:12]")]
+    [InlineData("ip6tables-legacy-restore", IpVersion.V6, "[11:12]")]
+    [InlineData("ip6tables-nft-restore", IpVersion.V6, "[0:0]")]
+    public async Task Restore_with_counters_sets_chain_and_rule_counters_except_ip6tables_nft_rules_and_ignores_them_otherwise(
+        string restore, IpVersion family, string ruleCounters)
     {
-        var fake = await WithBaseAsync(LegacyRestore);
+        var fake = new FakeIptables();
 
-        await AssertRestoresAsync(fake, LegacyRestore, "*filter\n:INPUT ACCEPT [5:6]\n[11:12] -A INPUT -j ACCEPT\nCOMMIT\n", "--noflush", "-c");
-        await AssertRestoresAsync(fake, LegacyRestore, "*nat\n:PREROUTING ACCEPT [5:6]\n[11:12] -A PREROUTING -j ACCEPT\nCOMMIT\n");
+        await AssertRestoresAsync(fake, restore, "*filter\n:INPUT ACCEPT [5:6]\n[11:12] -A INPUT -j ACCEPT\nCOMMIT\n", "--noflush", "-c");
+        await AssertRestoresAsync(fake, restore, "*nat\n:PREROUTING ACCEPT [5:6]\n[11:12] -A PREROUTING -j ACCEPT\nCOMMIT\n");
 
-        var filter = fake.Snapshot(V4, "filter", counters: true);
-        var nat = fake.Snapshot(V4, "nat", counters: true);
+        var filter = fake.Snapshot(family, "filter", counters: true);
+        var nat = fake.Snapshot(family, "nat", counters: true);
         Assert.Contains(":INPUT ACCEPT [5:6]\n", filter, StringComparison.Ordinal);
-        Assert.Contains("\n[11:12] -A INPUT -j ACCEPT\n", filter, StringComparison.Ordinal);
+        Assert.Contains($"\n{ruleCounters} -A INPUT -j ACCEPT\n", filter, StringComparison.Ordinal);
         Assert.Contains(":PREROUTING ACCEPT [0:0]\n", nat, StringComparison.Ordinal);
         Assert.Contains("\n[0:0] -A PREROUTING -j ACCEPT\n", nat, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Nft_delete_all_chains_drops_and_recreates_empty_accepting_builtins_so_their_counters_go()
+    {
+        var fake = new FakeIptables();
+        await AssertRestoresAsync(fake, NftRestore, "*filter\n:INPUT DROP [5:6]\n:OUTPUT ACCEPT [5:6]\n:FORWARD ACCEPT [5:6]\n-A FORWARD -j ACCEPT\nCOMMIT\n",
+            "--noflush", "--counters");
+
+        await AssertRestoresAsync(fake, NftRestore, "*filter\n-X\nCOMMIT\n");
+
+        Assert.Contains(":INPUT DROP [5:6]\n:FORWARD ACCEPT [5:6]\n:OUTPUT ACCEPT [0:0]\n", fake.Snapshot(V4, "filter"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(LegacyRestore, "[0:0]")]
+    [InlineData(NftRestore, "[5:6]")]
+    public async Task A_later_commit_zeroes_builtin_counters_set_by_restore_only_on_legacy(string restore, string forwardCounters)
+    {
+        var fake = await WithBaseAsync(restore);
+
+        await AssertRestoresAsync(fake, restore, "*filter\n:FORWARD ACCEPT [5:6]\nCOMMIT\n", "--noflush", "--counters");
+        await AssertRestoresAsync(fake, restore, "*filter\n-A empty -j RETURN\nCOMMIT\n");
+
+        Assert.Contains($":FORWARD ACCEPT {forwardCounters}\n", fake.Snapshot(V4, "filter"), StringComparison.Ordinal);
     }
 }

@@ -240,6 +240,8 @@ public sealed partial class FakeIptablesTests
     [Theory]
     [InlineData(LegacyRestore, "iptables-legacy-restore: unrecognized option '--bogus'\nTry `iptables-restore -h' for more information.\n")]
     [InlineData(NftRestore, "iptables-nft-restore: unrecognized option '--bogus'\nTry `iptables-nft-restore -h' for more information.\n")]
+    [InlineData("/usr/sbin/iptables-nft-restore",
+        "/usr/sbin/iptables-nft-restore: unrecognized option '--bogus'\nTry `iptables-nft-restore -h' for more information.\n")]
     public async Task An_unknown_option_fails_as_getopt_words_it(string restore, string stderr)
     {
         var result = await RunAsync(new FakeIptables(), restore, "*filter\nCOMMIT\n", "--noflush", "--bogus");

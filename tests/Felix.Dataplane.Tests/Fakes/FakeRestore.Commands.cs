@@ -14,8 +14,8 @@ internal sealed partial class FakeRestore
         string? counters = null;
         if (tokens.Count > 0 && FakeIptablesState.IsCounters(tokens[0]))
         {
-            // Both tools ignore a "[p:b]" prefix unless -c asks for counters.
-            counters = _arguments.Counters ? tokens[0] : null;
+            // Both tools ignore a "[p:b]" prefix unless -c asks for counters, and ip6tables-nft 1.8.9 ignores it even then.
+            counters = _arguments.Counters && !(_dialect.IsNft && _dialect.Family == IpVersion.V6) ? tokens[0] : null;
             tokens.RemoveAt(0);
         }
         var at = -1;
@@ -84,7 +84,7 @@ internal sealed partial class FakeRestore
         {
             if (_setExists is { } exists && !exists(set))
             {
-                throw new ParameterProblemException($"Set {set} doesn't exist.");
+                throw new ParameterProblemException($"Set {set} doesn't exist.\n");
             }
         }
         return new Op(number, command, chain, position, rule, Counters: counters);
@@ -124,6 +124,15 @@ internal sealed partial class FakeRestore
                 foreach (var chain in op.Chain is null ? userChains.ToList() : [ChainOf(op)])
                 {
                     DeleteChain(op, chain);
+                }
+                if (op.Chain is null && _dialect.IsNft)
+                {
+                    // nft's -X also deletes the built-in chains that are empty with policy ACCEPT; they
+                    // come back on next use, with zeroed counters.
+                    foreach (var chain in Working.Chains.Where(c => c is { IsBuiltin: true, Rules.Count: 0, Policy: "ACCEPT" }))
+                    {
+                        chain.Counters = FakeTable.ZeroCounters;
+                    }
                 }
                 break;
             case 'P':
@@ -272,7 +281,8 @@ internal sealed partial class FakeRestore
         }
         if (busy)
         {
-            _kernelErrors.Add($"line {op.Line.ToString(CultureInfo.InvariantCulture)}: CHAIN_DEL failed (Device or resource busy): chain {chain.Name}");
+            var line = op.Line.ToString(CultureInfo.InvariantCulture);
+            _kernelErrors.Add($"line {line}: CHAIN_DEL failed (Device or resource busy): chain {chain.Name}");
         }
         if (!chain.IsBuiltin)
         {

@@ -245,7 +245,8 @@ internal sealed partial class FakeRestore
                 && _state.Find(_dialect.Family, working.Name) is null;
             if (!nftCreatesNothing)
             {
-                foreach (var chain in working.Chains.Where(c => c.IsBuiltin && !_countersSet.Contains(c.Name)))
+                // Legacy rewrites the whole table and zeroes the built-in chains' counters; nft leaves them.
+                foreach (var chain in working.Chains.Where(c => c.IsBuiltin && !_countersSet.Contains(c.Name) && !_dialect.IsNft))
                 {
                     chain.Counters = FakeTable.ZeroCounters;
                 }

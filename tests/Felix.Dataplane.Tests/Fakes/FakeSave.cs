@@ -49,14 +49,25 @@ internal static class FakeSave
         return text.ToString();
     }
 
+    /// <summary>getopt's complaint, then save's pointer to its manual page (legacy names it iptables-save whatever it was run as).</summary>
+    private static string UnknownOption(FakeIptablesBackend backend, IpVersion family, string argv0, string option)
+    {
+        var page = backend == FakeIptablesBackend.Legacy ? $"{(family == IpVersion.V6 ? "ip6tables" : "iptables")}-save" : Path.GetFileName(argv0);
+        var complaint = option.StartsWith("--", StringComparison.Ordinal)
+            ? $"unrecognized option '{option}'"
+            : $"invalid option -- '{option.TrimStart('-')}'";
+        return $"{argv0}: {complaint}\nLook at manual page `{page}.8' for more information.\n";
+    }
+
     /// <summary>
     /// Runs a save. <c>-t TABLE</c> prints that table even when it does not exist yet (legacy
     /// initialises it, nft prints empty built-ins and creates nothing); without <c>-t</c>, every
     /// existing table: legacy newest-initialised first, nft in its fixed order.
     /// </summary>
     public static CommandResult Run(FakeIptablesState state, FakeIptablesState? legacyNeighbour, FakeIptablesBackend backend,
-        IpVersion family, string invokedName, IReadOnlyList<string> arguments, TimeProvider clock)
+        IpVersion family, string argv0, IReadOnlyList<string> arguments, TimeProvider clock)
     {
+        var invokedName = Path.GetFileName(argv0);
         string? only = null;
         var counters = false;
         for (var i = 0; i < arguments.Count; i++)
@@ -72,8 +83,8 @@ internal static class FakeSave
                 case var a when a.StartsWith("--table=", StringComparison.Ordinal):
                     only = a["--table=".Length..];
                     break;
-                default:
-                    return new CommandResult(1, string.Empty, $"{invokedName}: unrecognized option '{arguments[i]}'\n", TimeSpan.Zero);
+                case var a:
+                    return new CommandResult(1, string.Empty, UnknownOption(backend, family, argv0, a), TimeSpan.Zero);
             }
         }
 

@@ -119,9 +119,10 @@ internal sealed class FakeTable
         foreach (var chain in _chains.Values)
         {
             chain.Rules.Clear();
-            if (resetPolicies)
+            if (resetPolicies && chain.IsBuiltin)
             {
                 chain.Policy = "ACCEPT";
+                chain.Counters = ZeroCounters;
             }
         }
     }

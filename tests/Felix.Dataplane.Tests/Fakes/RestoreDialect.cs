@@ -49,7 +49,11 @@ internal enum OperationError
 /// exit 4). Legacy names the program <c>iptables-restore</c>/<c>ip6tables-restore</c> whatever it was
 /// invoked as; nft uses the name it was invoked by.
 /// </summary>
-internal sealed class RestoreDialect(FakeIptablesBackend backend, IpVersion family, string invokedName)
+/// <param name="backend">The backend whose wording to use.</param>
+/// <param name="family">The family the tool was run for.</param>
+/// <param name="invokedName">The program's file name, without directories.</param>
+/// <param name="argv0">The program as it was run, path included: getopt's own messages show it.</param>
+internal sealed class RestoreDialect(FakeIptablesBackend backend, IpVersion family, string invokedName, string argv0)
 {
     public FakeIptablesBackend Backend { get; } = backend;
 
@@ -94,8 +98,8 @@ internal sealed class RestoreDialect(FakeIptablesBackend backend, IpVersion fami
 
     public RestoreFailure UnknownOption(string option) =>
         new(1, (option.StartsWith("--", StringComparison.Ordinal)
-                ? $"{invokedName}: unrecognized option '{option}'\n"
-                : $"{invokedName}: invalid option -- '{option.TrimStart('-')}'\n")
+                ? $"{argv0}: unrecognized option '{option}'\n"
+                : $"{argv0}: invalid option -- '{option.TrimStart('-')}'\n")
             + $"Try `{Program} -h' for more information.\n");
 
     /// <summary>A missing jump target: legacy names the rule's line, nft the COMMIT line (it resolves jumps when it commits).</summary>
