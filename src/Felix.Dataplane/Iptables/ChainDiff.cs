@@ -104,36 +104,51 @@ public static class ChainDiff
         return steps;
     }
 
-    /// <summary>Positions follow the chain as it changes; a delete directly followed by an insert is one replace.</summary>
+    /// <summary>
+    /// Positions follow the chain as it changes. A run of deletes directly followed by a run of
+    /// inserts becomes replaces, pairwise, so rewriting four rules in place is four lines, not eight.
+    /// </summary>
     private static List<ChainEdit> ToEdits(List<Step> steps, int prefix)
     {
         var edits = new List<ChainEdit>();
         var position = prefix + 1;
         var desired = prefix;
-        for (var i = 0; i < steps.Count; i++)
+        var i = 0;
+        while (i < steps.Count)
         {
-            switch (steps[i])
+            if (steps[i] == Step.Keep)
             {
-                case Step.Keep:
-                    position++;
-                    desired++;
-                    break;
-                case Step.Delete when i + 1 < steps.Count && steps[i + 1] == Step.Insert:
-                    edits.Add(new ChainEdit(ChainEditKind.Replace, position, desired));
-                    position++;
-                    desired++;
-                    i++;
-                    break;
-                case Step.Delete:
-                    edits.Add(new ChainEdit(ChainEditKind.Delete, position, -1));
-                    break;
-                case Step.Insert:
-                    edits.Add(new ChainEdit(ChainEditKind.Insert, position, desired));
-                    position++;
-                    desired++;
-                    break;
+                (position, desired, i) = (position + 1, desired + 1, i + 1);
+                continue;
+            }
+            var deletes = Run(steps, i, Step.Delete);
+            var inserts = Run(steps, i + deletes, Step.Insert);
+            i += deletes + inserts;
+            for (var r = 0; r < Math.Min(deletes, inserts); r++)
+            {
+                edits.Add(new ChainEdit(ChainEditKind.Replace, position, desired));
+                (position, desired) = (position + 1, desired + 1);
+            }
+            for (var d = inserts; d < deletes; d++)
+            {
+                edits.Add(new ChainEdit(ChainEditKind.Delete, position, -1));
+            }
+            for (var n = deletes; n < inserts; n++)
+            {
+                edits.Add(new ChainEdit(ChainEditKind.Insert, position, desired));
+                (position, desired) = (position + 1, desired + 1);
             }
         }
         return edits;
+    }
+
+    private static int Run(List<Step> steps, int start, Step kind)
+    {
+        var end = start;
+        while (end < steps.Count && steps[end] == kind)
+        {
+            end++;
+        }
+        return end - start;
     }
 }

@@ -17,6 +17,12 @@ public class ChainDiffTests
         Assert.Equal([new ChainEdit(ChainEditKind.Insert, 2, 1)], ChainDiff.Compute(["a", "b", "c", "d", "e"], ["a", "x", "b", "c", "d", "e"]));
 
     [Fact]
+    public void Several_rules_rewritten_in_place_are_as_many_replaces() =>
+        Assert.Equal(
+            [new ChainEdit(ChainEditKind.Replace, 2, 1), new ChainEdit(ChainEditKind.Replace, 3, 2), new ChainEdit(ChainEditKind.Insert, 4, 3)],
+            ChainDiff.Compute(["a", "b", "c", "z"], ["a", "x", "y", "w", "z"]));
+
+    [Fact]
     public void One_rule_removed_is_one_delete() =>
         Assert.Equal([new ChainEdit(ChainEditKind.Delete, 2, -1)], ChainDiff.Compute(["a", "b", "c"], ["a", "c"]));
 
@@ -50,6 +56,8 @@ public class ChainDiffTests
             // Every rule outside a longest common subsequence is touched once (a replace touches two).
             var common = CommonSubsequenceLength(programmed, desired);
             Assert.InRange(edits.Count, Math.Max(programmed.Count, desired.Count) - common, programmed.Count + desired.Count - (2 * common));
+            Assert.DoesNotContain(edits.Zip(edits.Skip(1)), pair =>
+                pair.First.Kind == ChainEditKind.Delete && pair.Second.Kind == ChainEditKind.Insert && pair.First.Position == pair.Second.Position);
         }
     }
 
