@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Felix.Agent.Policy;
 using Felix.Dataplane;
 using Felix.Dataplane.Iptables;
@@ -11,7 +12,7 @@ namespace Felix.IntegrationTests.Iptables;
 /// the sets its chains need, someone else's chains and rules to leave alone, and what
 /// <c>*-save</c> shows there, compared against the rendered chains by their <c>felix:</c> hashes.
 /// </summary>
-public sealed class IptablesHost
+public sealed partial class IptablesHost
 {
     /// <summary>The options of a table whose only read-backs are the ones an apply needs or a test asks for.</summary>
     public static readonly IptablesTableOptions NoTimedReadBacks = new()
@@ -62,28 +63,41 @@ public sealed class IptablesHost
 
     /// <summary>
     /// Someone else's state, as a host with Docker and an administrator has it: a DOCKER-USER chain
-    /// with two rules, an accept appended to FORWARD and a masquerade in nat POSTROUTING. The rules
-    /// get non-zero counters so a write that resets them shows up in <see cref="ForeignLinesAsync"/>.
+    /// with two rules, an accept appended to FORWARD, a masquerade in nat POSTROUTING, and an
+    /// accept for loopback in OUTPUT. Rules get non-zero counters so a write that resets them shows
+    /// up in <see cref="ForeignLinesAsync"/>: set with <c>-c</c> where the tool honours it
+    /// (ip6tables-nft 1.8.9 ignores it), and counted for real on the loopback rule by a few pings.
     /// </summary>
     public async Task AddForeignStateAsync()
     {
-        var (dockerNet, otherNet) = Version == IpVersion.V4 ? ("172.17.0.0/16", "10.9.0.0/16") : ("fd17::/64", "fd09::/64");
+        var (dockerNet, otherNet, loopback) = Version == IpVersion.V4
+            ? ("172.17.0.0/16", "10.9.0.0/16", "127.0.0.1")
+            : ("fd17::/64", "fd09::/64", "::1");
         await RunToolAsync("-N", "DOCKER-USER");
         await RunToolAsync("-A", "DOCKER-USER", "-s", otherNet, "-j", "DROP", "-c", "3", "180");
         await RunToolAsync("-A", "DOCKER-USER", "-j", "RETURN", "-c", "40", "5120");
         await RunToolAsync("-A", "FORWARD", "-i", "eth0", "-j", "ACCEPT", "-c", "12", "3456");
         await RunToolAsync("-t", "nat", "-A", "POSTROUTING", "-s", dockerNet, "!", "-o", "docker0", "-j", "MASQUERADE", "-c", "7", "420");
+        await RunToolAsync("-A", "OUTPUT", "-o", "lo", "-j", "ACCEPT");
+        await Netns.ExecCheckedAsync(Require.Executable("ping", "iputils-ping"), "-c", "3", "-i", "0.01", "-W", "1", "-q", loopback);
+        var counted = (await ForeignLinesAsync()).Where(l => l.StartsWith('[') && !l.StartsWith("[0:0]", StringComparison.Ordinal)).ToList();
+        Assert.True(counted.Count > 0, $"no foreign rule in {Netns} has a non-zero counter, so a counter reset would go unnoticed");
     }
 
     /// <summary>
     /// Every line of <c>*-save -c</c> that is not ours, counters included: chain declarations and
     /// rules of other chains and of the built-in ones, minus our hooks and the <c>#</c> comments
-    /// (which carry the time).
+    /// (which carry the time). One exception: iptables-legacy zeroes the policy counters of the
+    /// built-in chains of every table it writes, even for a plain <c>iptables-legacy -I</c> (libiptc
+    /// hands the kernel the whole table and does not carry them over), so no legacy writer can keep
+    /// them; on legacy those counters are blanked and the policies themselves still compared.
     /// </summary>
     public async Task<List<string>> ForeignLinesAsync()
     {
         var saved = await Netns.ExecCheckedAsync(RestoreLoader.SaveTool(Backend, Version), "-c");
-        return [.. saved.StandardOutput.Split('\n').Where(l => !l.StartsWith('#') && !l.Contains(IptablesTable.OwnedPrefix, StringComparison.Ordinal))];
+        return [.. saved.StandardOutput.Split('\n')
+            .Where(l => !l.StartsWith('#') && !l.Contains(IptablesTable.OwnedPrefix, StringComparison.Ordinal))
+            .Select(l => Backend == IptablesBackend.Legacy && BuiltinPolicy().IsMatch(l) ? BuiltinPolicy().Replace(l, "$1[policy counters]") : l)];
     }
 
     public Task<IReadOnlyDictionary<string, List<string>>> SavedChainsAsync(TableName table) =>
@@ -128,4 +142,7 @@ public sealed class IptablesHost
         Assert.True(problems.Count == 0,
             $"{Tool} {table.ToRestoreName()} in {Netns} differs from the rendered state:\n{string.Join('\n', problems)}");
     }
+
+    [GeneratedRegex(@"^(:[A-Z]+ (?:ACCEPT|DROP) )\[\d+:\d+\]$")]
+    private static partial Regex BuiltinPolicy();
 }

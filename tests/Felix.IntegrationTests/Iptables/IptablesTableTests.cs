@@ -97,6 +97,38 @@ public sealed partial class IptablesTableTests
         Assert.Equal(foreign, await host.ForeignLinesAsync());
     }
 
+    /// <summary>
+    /// The administrator reloads their firewall with a plain <c>restore</c> (no <c>--noflush</c>):
+    /// every felix chain and hook is gone, and Docker then puts its jump on top of FORWARD. One
+    /// read-back per table finds nothing of ours and the apply writes everything again, hooks above
+    /// Docker's jump, leaving the reloaded rules as they were.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(BackendsAndFamilies))]
+    public async Task A_firewall_reload_that_wipes_the_tables_is_repaired_in_full(IptablesBackend backend, IpVersion version)
+    {
+        await using var net = new NetworkNamespaces();
+        var host = new IptablesHost(await net.CreateNamespaceAsync("reload"), backend, version);
+        await host.AddForeignStateAsync();
+        var admin = (await host.Netns.ExecCheckedAsync(RestoreLoader.SaveTool(backend, version), "-c")).StandardOutput;
+        var renderer = IptablesModel.Rendered(version, SmallModel);
+        var (filter, nat) = await ProgramAsync(host, renderer);
+
+        (await host.Netns.ExecWithInputAsync(admin, RestoreLoader.RestoreTool(backend, version), "--counters")).EnsureSuccess();
+        await host.RunToolAsync("-I", "FORWARD", "1", "-j", "DOCKER-USER");
+        Assert.DoesNotContain((await host.SavedChainsAsync(TableName.Filter)).Keys, n => n.StartsWith(IptablesTable.OwnedPrefix, StringComparison.Ordinal));
+        var reloaded = await host.ForeignLinesAsync();
+        var (filterLines, natLines) = (filter.LinesExecuted, nat.LinesExecuted);
+        filter.Table.RequestReadBack();
+        nat.Table.RequestReadBack();
+        await filter.ApplyAsync();
+        await nat.ApplyAsync();
+
+        await AssertProgrammedAsync(host, renderer);
+        Assert.Equal((filterLines * 2, natLines * 2), (filter.LinesExecuted, nat.LinesExecuted));
+        Assert.Equal(reloaded, await host.ForeignLinesAsync());
+    }
+
     /// <summary>Programs both tables of <paramref name="renderer"/> into the namespace through fresh tables, sets first.</summary>
     private static async Task<(TableUnderTest Filter, TableUnderTest Nat)> ProgramAsync(IptablesHost host, PolicyRenderer renderer)
     {

@@ -1,0 +1,90 @@
+using System.Security.Cryptography;
+using System.Text;
+using Felix.Agent.Policy;
+using Felix.Dataplane;
+using Felix.Dataplane.Exec;
+using Felix.Dataplane.Iptables;
+
+namespace Felix.Bench;
+
+/// <summary>
+/// A network namespace the bench creates for one measurement and deletes afterwards, and the
+/// agent's command seam pointed into it: every program runs as <c>ip netns exec NS PROGRAM…</c>
+/// through the agent's own <see cref="ProcessCommandRunner"/>, the floor's restores as well as the
+/// table's, so both pay the same process plumbing. Nothing runs in the root namespace.
+/// </summary>
+internal sealed class BenchNamespace : ICommandRunner, IAsyncDisposable
+{
+    private static readonly TimeSpan SetupTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly ProcessCommandRunner _inner = new(TimeProvider.System);
+
+    private BenchNamespace(string name)
+    {
+        Name = name;
+    }
+
+    public string Name { get; }
+
+    /// <summary>The input of the last restore run through this namespace: what the table wrote.</summary>
+    public string? LastRestoreInput { get; private set; }
+
+    /// <summary>Milliseconds spent in restore processes so far, from start to exit as the runner saw them.</summary>
+    public double RestoreMillis { get; private set; }
+
+    /// <summary>Milliseconds spent in save processes so far.</summary>
+    public double SaveMillis { get; private set; }
+
+    public static async Task<BenchNamespace> CreateAsync()
+    {
+        var netns = new BenchNamespace("felixbench-" + RandomNumberGenerator.GetHexString(6, lowercase: true));
+        var result = await netns._inner.RunAsync(new Command("ip", ["netns", "add", netns.Name], null, SetupTimeout), CancellationToken.None);
+        return result.Succeeded ? netns : throw new InvalidOperationException($"ip netns add {netns.Name}: {result.StandardError.Trim()}");
+    }
+
+    public async Task<CommandResult> RunAsync(Command command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var restore = command.FileName.EndsWith("-restore", StringComparison.Ordinal);
+        if (restore)
+        {
+            LastRestoreInput = command.StandardInput;
+        }
+        var result = await _inner.RunAsync(
+            command with { FileName = "ip", Arguments = ["netns", "exec", Name, command.FileName, .. command.Arguments] }, cancellationToken);
+        if (restore)
+        {
+            RestoreMillis += result.Duration.TotalMilliseconds;
+        }
+        else if (command.FileName.EndsWith("-save", StringComparison.Ordinal))
+        {
+            SaveMillis += result.Duration.TotalMilliseconds;
+        }
+        return result;
+    }
+
+    /// <summary>Runs a program in the namespace and throws with its stderr unless it exits 0.</summary>
+    public async Task<CommandResult> RunCheckedAsync(string program, IReadOnlyList<string> arguments, string? input = null)
+    {
+        var result = await RunAsync(new Command(program, arguments, input, SetupTimeout), CancellationToken.None);
+        return result.Succeeded
+            ? result
+            : throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} in {Name}: {result.StandardError.Trim()}");
+    }
+
+    /// <summary>Creates the sets the chains match on, as the set manager would before the first apply; empty is enough to load.</summary>
+    public Task CreateSetsAsync(IEnumerable<Chain> chains, IpVersion version)
+    {
+        var family = version == IpVersion.V4 ? "inet" : "inet6";
+        var pools = new[] { PolicyNames.AllPoolsSet(version), PolicyNames.MasqueradePoolsSet(version) };
+        var input = new StringBuilder();
+        foreach (var set in chains.SelectMany(c => c.IpSets).Distinct(StringComparer.Ordinal))
+        {
+            input.Append($"create {set} {(pools.Contains(set) ? "hash:net" : "hash:ip")} family {family}\n");
+        }
+        return RunCheckedAsync("ipset", ["-exist", "restore"], input.ToString());
+    }
+
+    public async ValueTask DisposeAsync() =>
+        await _inner.RunAsync(new Command("ip", ["netns", "del", Name], null, SetupTimeout), CancellationToken.None);
+}
