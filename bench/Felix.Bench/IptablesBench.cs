@@ -206,8 +206,16 @@ internal static class IptablesBench
         private async Task<BenchNamespace> PreparedAsync()
         {
             var netns = await BenchNamespace.CreateAsync();
-            await netns.CreateSetsAsync(renderer.Chains(TableName.Filter).Concat(renderer.Chains(TableName.Nat)), IpVersion.V4);
-            return netns;
+            try
+            {
+                await netns.CreateSetsAsync(renderer.Chains(TableName.Filter).Concat(renderer.Chains(TableName.Nat)), IpVersion.V4);
+                return netns;
+            }
+            catch
+            {
+                await netns.DisposeAsync();
+                throw;
+            }
         }
 
         private IptablesTable NewTable(TableName table, BenchNamespace netns) =>

@@ -37,10 +37,42 @@ public sealed partial class IptablesTableTests
         await ChurnAsync(host, renderer, filter, [new ProfileRemove($"p{IptablesModel.Profiles - 1}")]);
     }
 
+    /// <summary>
+    /// Someone else's rule jumps to a profile chain the agent then stops wanting. Deleting the chain
+    /// would fail the whole batch, so it is flushed and kept; once their rule is gone, the next
+    /// read-back finds it unreferenced and it is deleted.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(BackendsAndFamilies))]
+    public async Task A_removed_chain_someone_else_jumps_to_is_kept_empty_until_they_let_go(IptablesBackend backend, IpVersion version)
+    {
+        await using var net = new NetworkNamespaces();
+        var host = new IptablesHost(await net.CreateNamespaceAsync("letgo"), backend, version);
+        var renderer = IptablesModel.Rendered(version, SmallModel);
+        var (filter, _) = await ProgramAsync(host, renderer);
+        var profile = $"p{IptablesModel.Profiles - 1}";
+        var chain = PolicyNames.ProfileChain(profile, PolicyDirection.Inbound);
+        await host.RunToolAsync("-N", "ADMIN");
+        await host.RunToolAsync("-A", "ADMIN", "-j", chain);
+        filter.Table.RequestReadBack();
+        await filter.ApplyAsync();
+
+        await ChurnAsync(host, renderer, filter, [new ProfileRemove(profile)], kept: [chain]);
+        Assert.Equal([], (await host.SavedChainsAsync(TableName.Filter))[chain]);
+
+        await host.RunToolAsync("-F", "ADMIN");
+        filter.Table.RequestReadBack();
+        await filter.ApplyAsync();
+        Assert.False((await host.SavedChainsAsync(TableName.Filter)).ContainsKey(chain), $"{chain} outlived the last jump to it");
+        await host.AssertProgrammedAsync(TableName.Filter, renderer.Chains(TableName.Filter), PolicyRenderer.Hooks(TableName.Filter));
+    }
+
     private static bool IsDispatchBranch(Chain chain) =>
         chain.Name.StartsWith(PolicyNames.DispatchBranchChain(string.Empty, PolicyDirection.Inbound), StringComparison.Ordinal);
 
-    private static async Task ChurnAsync(IptablesHost host, PolicyRenderer renderer, TableUnderTest filter, IEnumerable<DataplaneUpdate> updates)
+    /// <param name="kept">Chains no longer rendered that someone else still jumps to: expected empty, not gone.</param>
+    private static async Task ChurnAsync(IptablesHost host, PolicyRenderer renderer, TableUnderTest filter, IEnumerable<DataplaneUpdate> updates,
+        IReadOnlyList<string>? kept = null)
     {
         foreach (var update in updates)
         {
@@ -61,6 +93,7 @@ public sealed partial class IptablesTableTests
         await filter.ApplyAsync();
 
         Assert.Equal((restores + 1, 0), (filter.RestoreCalls, filter.RestoreErrors));
-        await host.AssertProgrammedAsync(TableName.Filter, renderer.Chains(TableName.Filter), PolicyRenderer.Hooks(TableName.Filter));
+        var expected = renderer.Chains(TableName.Filter).Concat((kept ?? []).Select(name => new Chain(name, [])));
+        await host.AssertProgrammedAsync(TableName.Filter, expected, PolicyRenderer.Hooks(TableName.Filter));
     }
 }

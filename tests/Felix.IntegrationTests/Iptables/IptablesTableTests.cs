@@ -101,7 +101,8 @@ public sealed partial class IptablesTableTests
     /// The administrator reloads their firewall with a plain <c>restore</c> (no <c>--noflush</c>):
     /// every felix chain and hook is gone, and Docker then puts its jump on top of FORWARD. One
     /// read-back per table finds nothing of ours and the apply writes everything again, hooks above
-    /// Docker's jump, leaving the reloaded rules as they were.
+    /// Docker's jump, leaving the reloaded rules as they were. When Docker restarts and puts its
+    /// jump on top once more, only our hook moves back above it.
     /// </summary>
     [Theory]
     [MemberData(nameof(BackendsAndFamilies))]
@@ -127,6 +128,11 @@ public sealed partial class IptablesTableTests
         await AssertProgrammedAsync(host, renderer);
         Assert.Equal((filterLines * 2, natLines * 2), (filter.LinesExecuted, nat.LinesExecuted));
         Assert.Equal(reloaded, await host.ForeignLinesAsync());
+
+        await host.RunToolAsync("-I", "FORWARD", "1", "-j", "DOCKER-USER");
+        var dockerRestarted = await host.ForeignLinesAsync();
+        await RepairAsync(host, renderer, filter, [], expectedLines: 2);
+        Assert.Equal(dockerRestarted, await host.ForeignLinesAsync());
     }
 
     /// <summary>Programs both tables of <paramref name="renderer"/> into the namespace through fresh tables, sets first.</summary>
@@ -148,13 +154,16 @@ public sealed partial class IptablesTableTests
     }
 
     /// <summary>
-    /// Breaks the namespace with one hand-run command, checks the break is visible, then has the
-    /// table read back and apply: one read-back, one restore of exactly the lines the damage needs,
-    /// and the rendered state is back in both tables.
+    /// Breaks the namespace with one hand-run command (none when it is already broken), checks the
+    /// break is visible, then has the table read back and apply: one read-back, one restore of
+    /// exactly the lines the damage needs, and the rendered state is back in both tables.
     /// </summary>
     private static async Task RepairAsync(IptablesHost host, PolicyRenderer renderer, TableUnderTest table, string[] damage, int expectedLines)
     {
-        await host.RunToolAsync(damage);
+        if (damage.Length > 0)
+        {
+            await host.RunToolAsync(damage);
+        }
         var broken = await Record.ExceptionAsync(() => AssertProgrammedAsync(host, renderer));
         Assert.True(broken is not null, $"`{host.Tool} {string.Join(' ', damage)}` changed nothing the assertion sees");
         var (saves, restores, lines) = (table.SaveCalls, table.RestoreCalls, table.LinesExecuted);
