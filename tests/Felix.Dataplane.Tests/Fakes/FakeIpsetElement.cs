@@ -8,7 +8,8 @@ namespace Felix.Dataplane.Tests.Fakes;
 /// <see cref="WireSize"/> is its size in the netlink message, which decides how many lines fit in one
 /// message of a restore.
 /// </summary>
-internal sealed record IpsetElement(UInt128 Address, int? Cidr, UInt128? RangeEnd, byte Protocol, ushort Port, string? SetName, int WireSize);
+/// <param name="Family">The family the tool parsed the element for, which the kernel checks against the set's.</param>
+internal sealed record IpsetElement(IpVersion Family, UInt128 Address, int? Cidr, UInt128? RangeEnd, byte Protocol, ushort Port, string? SetName, int WireSize);
 
 /// <summary>Parses elements the way the tool does for each set type and family (ipset 7.17), with its error texts.</summary>
 internal static class FakeIpsetElements
@@ -20,11 +21,12 @@ internal static class FakeIpsetElements
     private const int PortSize = 8;
     private const int ProtocolSize = 8;
 
-    public static IpsetElement Parse(FakeIpsetSet set, string text) => set.Kind switch
+    /// <param name="family">The family the tool believes the set has (see <see cref="FakeIpsetRestore"/>); null: the set's.</param>
+    public static IpsetElement Parse(FakeIpsetSet set, string text, IpVersion? family = null) => set.Kind switch
     {
-        IpsetKind.ListSet => ParseSetName(text),
-        IpsetKind.HashIpPort => ParseIpPort(set.Family, text),
-        _ => ParseAddress(set, text),
+        IpsetKind.ListSet => ParseSetName(set.Family, text),
+        IpsetKind.HashIpPort => ParseIpPort(family ?? set.Family, text),
+        _ => ParseAddress(set.Kind, set.TypeName, family ?? set.Family, text),
     };
 
     /// <summary>Attribute sizes: a name is NUL-terminated and padded to 4 bytes.</summary>
@@ -32,19 +34,17 @@ internal static class FakeIpsetElements
 
     private static int AddressSize(IpVersion family) => family == IpVersion.V4 ? 12 : 24;
 
-    private static IpsetElement ParseSetName(string text)
+    private static IpsetElement ParseSetName(IpVersion family, string text)
     {
         if (text.Length > 31)
         {
             throw IpsetParseError.NameTooLong(text);
         }
-        return new IpsetElement(UInt128.Zero, null, null, 0, 0, text, ElementOverhead + NameAttributeSize(text));
+        return new IpsetElement(family, UInt128.Zero, null, null, 0, 0, text, ElementOverhead + NameAttributeSize(text));
     }
 
-    private static IpsetElement ParseAddress(FakeIpsetSet set, string text)
+    private static IpsetElement ParseAddress(IpsetKind kind, string typeName, IpVersion family, string text)
     {
-        var family = set.Family;
-        var typeName = set.TypeName;
         if (text.Contains(',', StringComparison.Ordinal))
         {
             throw IpsetParseError.Syntax($"Elem separator in {text}, but settype {typeName} supports none.");
@@ -55,25 +55,25 @@ internal static class FakeIpsetElements
         {
             if (family == IpVersion.V6)
             {
-                throw set.Kind == IpsetKind.HashIp
+                throw kind == IpsetKind.HashIp
                     ? IpsetParseError.Syntax($"plain IP address must be supplied: {text}")
                     : IpsetParseError.Syntax($"IP address or IP/cidr must be specified: {text}");
             }
             var from = FakeIpsetAddress.Parse(text[..dash], family);
             var to = FakeIpsetAddress.Parse(text[(dash + 1)..], family);
-            return new IpsetElement(from, null, to, 0, 0, null, ElementOverhead + address + address);
+            return new IpsetElement(family, from, null, to, 0, 0, null, ElementOverhead + address + address);
         }
         var slash = text.IndexOf('/', StringComparison.Ordinal);
         if (slash < 0)
         {
-            return new IpsetElement(FakeIpsetAddress.Parse(text, family), null, null, 0, 0, null, ElementOverhead + address);
+            return new IpsetElement(family, FakeIpsetAddress.Parse(text, family), null, null, 0, 0, null, ElementOverhead + address);
         }
         var cidr = ParseCidr(text[(slash + 1)..], FakeIpsetAddress.HostPrefix(family));
-        if (set.Kind == IpsetKind.HashIp && family == IpVersion.V6 && cidr != 128)
+        if (kind == IpsetKind.HashIp && family == IpVersion.V6 && cidr != 128)
         {
             throw IpsetParseError.Syntax($"plain IP address must be supplied: {text}");
         }
-        return new IpsetElement(FakeIpsetAddress.Parse(text[..slash], family), cidr, null, 0, 0, null, ElementOverhead + address + CidrSize);
+        return new IpsetElement(family, FakeIpsetAddress.Parse(text[..slash], family), cidr, null, 0, 0, null, ElementOverhead + address + CidrSize);
     }
 
     private static IpsetElement ParseIpPort(IpVersion family, string text)
@@ -107,12 +107,14 @@ internal static class FakeIpsetElements
         }
         if (portText.Length > 5 || int.Parse(portText, CultureInfo.InvariantCulture) > ushort.MaxValue)
         {
-            // The tool tries the port as a number, then the protocol as a number, and reports both.
+            // The tool tries the port as a number, then the protocol as a number, and prints both
+            // itself, without the restore line number.
             throw new IpsetParseError(
-                $"Syntax error: '{portText}' is out of range 0-65535\nSyntax error: '{protocolName}' is invalid as number\ncannot parse '{portText}' as a {protocolName} port");
+                $"Syntax error: '{portText}' is out of range 0-65535\nSyntax error: '{protocolName}' is invalid as number\ncannot parse '{portText}' as a {protocolName} port",
+                withLine: false);
         }
         var port = ushort.Parse(portText, CultureInfo.InvariantCulture);
-        return new IpsetElement(address, null, null, protocol, port, null, ElementOverhead + AddressSize(family) + PortSize + ProtocolSize);
+        return new IpsetElement(family, address, null, null, protocol, port, null, ElementOverhead + AddressSize(family) + PortSize + ProtocolSize);
     }
 
     private static int ParseCidr(string text, int max)

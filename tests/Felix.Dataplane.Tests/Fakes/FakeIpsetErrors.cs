@@ -35,12 +35,16 @@ internal sealed class IpsetUsageError(string message) : IpsetFailure(message)
     public static IpsetUsageError Unknown(string argument) => new($"Unknown argument {argument}");
 }
 
-/// <summary>A failure found by the tool itself before the kernel is asked (exit 1).</summary>
-internal sealed class IpsetParseError(string message) : IpsetFailure(message)
+/// <summary>
+/// A failure found by the tool itself before the kernel is asked (exit 1). A few messages (a bad
+/// port) are printed by the parser directly, without the restore line number.
+/// </summary>
+internal sealed class IpsetParseError(string message, bool withLine = true) : IpsetFailure(message)
 {
     public override int ExitCode => 1;
 
-    public override string Render(int? line) => line is { } n ? $"{Version}: Error in line {n}: {Message}\n" : $"{Version}: {Message}\n";
+    public override string Render(int? line) =>
+        line is { } n && withLine ? $"{Version}: Error in line {n}: {Message}\n" : $"{Version}: {Message}\n";
 
     public static IpsetParseError Syntax(string detail) => new($"Syntax error: {detail}");
 
@@ -90,6 +94,9 @@ internal sealed class IpsetKernelError(string message) : IpsetFailure(message)
     public static IpsetKernelError ListInList() => new("Sets with list:set type cannot be added to the set.");
 
     public static IpsetKernelError OutOfMemory() => new("Kernel error received: Cannot allocate memory");
+
+    /// <summary>An element of the other family than the set's, which only a stale restore cache can send.</summary>
+    public static IpsetKernelError ProtocolError() => new("Kernel error received: ipset protocol error");
 }
 
 /// <summary>

@@ -6,7 +6,7 @@ internal sealed record IpsetCreateRequest(
 
 /// <summary>
 /// The kernel side of ipset in one network namespace, with the kernel's rules (Linux 6.x): sets live
-/// in numbered slots (a new set takes the lowest free one, which is the order list and save print),
+/// in numbered slots (a new set takes the lowest free one; list and save print by slot, list:set last),
 /// a referenced set can be neither destroyed nor renamed, swap exchanges contents but leaves names
 /// and references in place, and a CIDR or range element is expanded member by member, stopping at
 /// the first failure with the members before it kept. Callers hold the fake's lock.
@@ -18,7 +18,9 @@ internal sealed class FakeIpsetKernel
 
     private readonly List<FakeIpsetSet?> _slots = [];
 
-    public IEnumerable<FakeIpsetSet> Sets => _slots.OfType<FakeIpsetSet>();
+    /// <summary>In the order the kernel dumps them: by slot, but list:set sets after all others, so a restore of a save creates members first.</summary>
+    public IEnumerable<FakeIpsetSet> Sets =>
+        _slots.OfType<FakeIpsetSet>().Where(set => set.Kind != IpsetKind.ListSet).Concat(_slots.OfType<FakeIpsetSet>().Where(set => set.Kind == IpsetKind.ListSet));
 
     public FakeIpsetSet? Find(string name) => Sets.FirstOrDefault(set => set.Name == name);
 
@@ -62,6 +64,7 @@ internal sealed class FakeIpsetKernel
 
     public void Add(FakeIpsetSet set, IpsetElement element, bool exist)
     {
+        CheckFamily(set, element);
         if (set.Kind == IpsetKind.ListSet)
         {
             var member = Find(element.SetName!) ?? throw IpsetKernelError.MemberSetMissing();
@@ -95,6 +98,7 @@ internal sealed class FakeIpsetKernel
 
     public void Delete(FakeIpsetSet set, IpsetElement element, bool exist)
     {
+        CheckFamily(set, element);
         if (set.Kind == IpsetKind.ListSet)
         {
             var member = Find(element.SetName!) ?? throw IpsetKernelError.MemberSetMissing();
@@ -260,6 +264,9 @@ internal sealed class FakeIpsetKernel
         var first = element.Address & mask;
         return (first, first | (FakeIpsetAddress.Mask(FakeIpsetAddress.HostPrefix(family), family) & ~mask));
     }
+
+    private static void CheckFamily(FakeIpsetSet set, IpsetElement element) =>
+        ThrowUnless(set.Kind == IpsetKind.ListSet || element.Family == set.Family, IpsetKernelError.ProtocolError());
 
     /// <summary>Throws <paramref name="error"/> unless the condition holds (e.g. -exist forgives the error).</summary>
     private static void ThrowUnless(bool condition, IpsetKernelError error)

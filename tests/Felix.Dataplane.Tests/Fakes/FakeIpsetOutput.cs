@@ -5,8 +5,8 @@ namespace Felix.Dataplane.Tests.Fakes;
 
 /// <summary>
 /// The texts of <c>ipset save</c> and <c>ipset list</c> (plain, <c>-terse</c>, <c>-name</c>) as
-/// ipset 7.17 prints them: sets in slot order, a blank line between listed sets and none after the
-/// last. The real kernel prints a hash set's members in hash order, which changes with every
+/// ipset 7.17 prints them: sets in the kernel's dump order (see <see cref="FakeIpsetKernel.Sets"/>),
+/// a blank line between listed sets and none after the last. The real kernel prints a hash set's members in hash order, which changes with every
 /// set's random seed; the fake prints them in one fixed order (by address, then prefix, protocol,
 /// port), so code must not depend on the order either way.
 /// </summary>

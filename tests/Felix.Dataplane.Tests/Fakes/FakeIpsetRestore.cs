@@ -12,7 +12,10 @@ namespace Felix.Dataplane.Tests.Fakes;
 /// <item>a line the tool itself rejects (a syntax error, an add to a missing set, a usage error)
 /// also drops the collected lines not yet sent, and so does <c>quit</c>;</item>
 /// <item><c>-exist</c> on a line stays in force for the rest of the run, but a message is sent
-/// with the flag as it was when its first line was read.</item>
+/// with the flag as it was when its first line was read;</item>
+/// <item>the tool remembers the family each <c>create</c> of the run named and parses later elements
+/// of that set for it, even when <c>-exist</c> let the create through for an existing set of the
+/// other family, whose kernel then refuses them ("ipset protocol error").</item>
 /// </list>
 /// Line numbers count every line, blank and comment lines included.
 /// </summary>
@@ -29,6 +32,9 @@ internal sealed class FakeIpsetRestore(FakeIpsetKernel kernel, bool exist)
 
     /// <summary>A list:set message holds a little less; 12 fits the one measurement made (183 short names).</summary>
     private const int ListSetOverhead = 12;
+
+    /// <summary>The tool's cache of sets created in this run: name to the family the create line named.</summary>
+    private readonly Dictionary<string, IpVersion> _created = new(StringComparer.Ordinal);
 
     private bool _exist = exist;
     private Batch? _pending;
@@ -83,7 +89,7 @@ internal sealed class FakeIpsetRestore(FakeIpsetKernel kernel, bool exist)
             if (invocation.Verb is IpsetVerb.Add or IpsetVerb.Del)
             {
                 set = kernel.Find(invocation.Arguments[0]) ?? throw IpsetParseError.NoSuchSet();
-                element = FakeIpsetElements.Parse(set, invocation.Arguments[1]);
+                element = FakeIpsetElements.Parse(set, invocation.Arguments[1], _created.TryGetValue(set.Name, out var family) ? family : null);
             }
         }
         catch (IpsetFailure failure)
@@ -102,6 +108,7 @@ internal sealed class FakeIpsetRestore(FakeIpsetKernel kernel, bool exist)
             {
                 throw new FailedLine(failure, number);
             }
+            Remember(invocation);
             return true;
         }
 
@@ -114,6 +121,30 @@ internal sealed class FakeIpsetRestore(FakeIpsetKernel kernel, bool exist)
             MessageOverhead + FakeIpsetElements.NameAttributeSize(set.Name) + (set.Kind == IpsetKind.ListSet ? ListSetOverhead : 0));
         _pending.Add(number, element);
         return true;
+    }
+
+    /// <summary>Keeps the tool's cache in step with a create, destroy, rename or swap the kernel carried out.</summary>
+    private void Remember(IpsetInvocation invocation)
+    {
+        var names = invocation.Arguments;
+        switch (invocation.Verb)
+        {
+            case IpsetVerb.Create:
+                _created[names[0]] = invocation.Create!.Family;
+                break;
+            case IpsetVerb.Destroy when names.Count == 0:
+                _created.Clear();
+                break;
+            case IpsetVerb.Destroy:
+                _created.Remove(names[0]);
+                break;
+            case IpsetVerb.Rename when _created.Remove(names[0], out var family):
+                _created[names[1]] = family;
+                break;
+            case IpsetVerb.Swap when _created.TryGetValue(names[0], out var first) && _created.TryGetValue(names[1], out var second):
+                (_created[names[0]], _created[names[1]]) = (second, first);
+                break;
+        }
     }
 
     /// <summary>Sends the collected message: the kernel applies its elements in order up to the first it refuses.</summary>

@@ -201,14 +201,21 @@ public sealed partial class FakeIpsetTests
     }
 
     [Fact]
-    public async Task A_port_beyond_65535_gets_the_tools_three_line_message()
+    public async Task A_port_beyond_65535_gets_the_tools_three_line_message_without_a_line_number()
     {
         var fake = await WithErrorBaseAsync();
+        const string expected =
+            "ipset v7.17: Syntax error: '65536' is out of range 0-65535\nSyntax error: 'tcp' is invalid as number\ncannot parse '65536' as a tcp port";
 
-        var result = await RunAsync(fake, null, "add", "ipp", "10.0.0.1,65536");
+        var single = await RunAsync(fake, null, "add", "ipp", "10.0.0.1,65536");
+        var restore = await RestoreAsync(fake, "add a 10.0.0.2\nadd ipp 10.0.0.1,65536\n");
+        var udp = await RunAsync(fake, null, "add", "ipp", "10.0.0.1,udp:70000");
 
-        AssertFailed(result, 1,
-            "ipset v7.17: Syntax error: '65536' is out of range 0-65535\nSyntax error: 'tcp' is invalid as number\ncannot parse '65536' as a tcp port");
+        AssertFailed(single, 1, expected);
+        AssertFailed(restore, 1, expected);
+        AssertFailed(udp, 1,
+            "ipset v7.17: Syntax error: '70000' is out of range 0-65535\nSyntax error: 'udp' is invalid as number\ncannot parse '70000' as a udp port");
+        Assert.Equal(["10.0.0.1"], fake.Members("a"));
     }
 
     /// <summary>Sets a (10.0.0.1), v6, n, n6 and ipp, for the error experiments.</summary>

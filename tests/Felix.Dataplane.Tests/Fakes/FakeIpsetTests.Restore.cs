@@ -145,11 +145,31 @@ public sealed partial class FakeIpsetTests
         fake.CreateSet("s");
         fake.AddMember("s", "10.0.0.9");
 
-        await AssertRestoresAsync(fake, "create s hash:ip family inet6 hashsize 4096\nadd s 10.0.0.9\ndel s 10.9.9.9\ndestroy nosuch\n", flag);
+        await AssertRestoresAsync(fake, "create s hash:ip hashsize 4096 bucketsize 4\nadd s 10.0.0.9\ndel s 10.9.9.9\ndestroy nosuch\n", flag);
 
         Assert.Equal(["10.0.0.9"], fake.Members("s"));
-        Assert.Equal(IpVersion.V4, fake.Describe("s")!.Family);
         Assert.Equal(1024, fake.Describe("s")!.HashSize);
+        Assert.Contains(" bucketsize 12 ", fake.Snapshot(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Restore_parses_elements_for_the_family_its_own_create_named_even_when_exist_kept_the_other()
+    {
+        var fake = new FakeIpset();
+        fake.CreateSet("s");
+
+        var asV6 = await RestoreAsync(fake, "create s hash:ip family inet6 -exist\nadd s 10.0.0.1\n");
+        var refused = await RestoreAsync(fake, "add s 10.0.0.2\ncreate s hash:ip family inet6 -exist\nadd s ::1\n");
+        var renamed = await RestoreAsync(fake, "create s hash:ip family inet6 -exist\nrename s s2\nadd s2 10.0.0.1\n");
+        var forgotten = await RestoreAsync(fake, "create s2 hash:ip family inet6 -exist\nflush\ndestroy\ncreate s hash:ip\nadd s 10.0.0.3\n");
+        var nextRun = await RestoreAsync(fake, "add s 10.0.0.4\n");
+
+        AssertFailed(asV6, 1, "ipset v7.17: Error in line 2: Syntax error: cannot parse 10.0.0.1: resolving to IPv6 address failed");
+        AssertFailed(refused, 1, "ipset v7.17: Error in line 3: Kernel error received: ipset protocol error");
+        AssertFailed(renamed, 1, "ipset v7.17: Error in line 3: Syntax error: cannot parse 10.0.0.1: resolving to IPv6 address failed");
+        Assert.Equal((0, 0), (forgotten.ExitCode, nextRun.ExitCode));
+        Assert.Equal(["10.0.0.3", "10.0.0.4"], fake.Members("s"));
+        Assert.Equal(IpVersion.V4, fake.Describe("s")!.Family);
     }
 
     [Fact]

@@ -127,7 +127,7 @@ public sealed partial class FakeIpsetTests
     }
 
     [Fact]
-    public async Task Foreign_types_print_their_own_headers_and_members()
+    public async Task Foreign_types_print_their_own_headers_and_members_and_list_sets_come_last()
     {
         var fake = new FakeIpset();
 
@@ -148,10 +148,10 @@ public sealed partial class FakeIpsetTests
             add ipp 10.0.0.1,tcp:80
             add ipp 10.0.0.1,udp:53
             add ipp 10.0.0.1,sctp:5
+            create a hash:ip family inet hashsize 1024 maxelem 65536 bucketsize 12 initval {InitVal(fake, "a")}
             create L list:set size 8
             add L ipp
             add L a
-            create a hash:ip family inet hashsize 1024 maxelem 65536 bucketsize 12 initval {InitVal(fake, "a")}
 
             """, fake.Snapshot());
     }
