@@ -97,6 +97,8 @@ internal sealed class IpsetKernelError(string message) : IpsetFailure(message)
 
     /// <summary>An element of the other family than the set's, which only a stale restore cache can send.</summary>
     public static IpsetKernelError ProtocolError() => new("Kernel error received: ipset protocol error");
+
+    public static IpsetKernelError RangeUnsupported() => new("Range is not supported in the \"net\" component of the element");
 }
 
 /// <summary>

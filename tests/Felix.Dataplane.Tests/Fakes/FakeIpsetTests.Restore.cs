@@ -114,6 +114,22 @@ public sealed partial class FakeIpsetTests
         Assert.Equal(399 / perMessage * perMessage, fake.Members(set)!.Count);
     }
 
+    [Theory]
+    [InlineData(200, 100)]
+    [InlineData(200, 180)]
+    [InlineData(400, 350)]
+    public async Task A_kernel_error_in_any_message_keeps_every_line_before_it_and_none_after(int lines, int duplicate)
+    {
+        var fake = new FakeIpset();
+        fake.CreateSet("m");
+        var script = Enumerable.Range(1, lines).Select(i => i == duplicate ? 1 : i).Select(i => $"add m 10.6.{i / 250}.{(i % 250) + 1}\n");
+
+        var result = await RestoreAsync(fake, string.Concat(script));
+
+        AssertFailed(result, 1, $"ipset v7.17: Error in line {duplicate}: Element cannot be added to the set: it's already added");
+        Assert.Equal(duplicate - 1, fake.Members("m")!.Count);
+    }
+
     [Fact]
     public async Task Exist_on_a_line_stays_in_force_but_a_message_keeps_the_flag_it_was_started_with()
     {
@@ -170,6 +186,24 @@ public sealed partial class FakeIpsetTests
         Assert.Equal((0, 0), (forgotten.ExitCode, nextRun.ExitCode));
         Assert.Equal(["10.0.0.3", "10.0.0.4"], fake.Members("s"));
         Assert.Equal(IpVersion.V4, fake.Describe("s")!.Family);
+    }
+
+    [Theory]
+    [InlineData("hash:ip", "10.0.0.1", "Kernel error received: ipset protocol error")]
+    [InlineData("hash:ip", "10.0.0.1/32", "The value of the CIDR parameter of the IP address is invalid")]
+    [InlineData("hash:ip", "10.0.0.1-10.0.0.2", "Range is not supported in the \"net\" component of the element")]
+    [InlineData("hash:net", "10.0.0.0/24", "Kernel error received: ipset protocol error")]
+    [InlineData("hash:net", "10.0.0.0-10.0.0.5", "Range is not supported in the \"net\" component of the element")]
+    public async Task An_IPv6_set_refuses_an_element_parsed_as_IPv4_by_what_it_checks_first(string type, string element, string message)
+    {
+        var fake = new FakeIpset();
+        fake.CreateSet("x", type, IpVersion.V6);
+
+        var add = await RestoreAsync(fake, $"create x {type} -exist\nadd x {element}\n");
+        var del = await RestoreAsync(fake, $"create x {type} -exist\ndel x {element}\n");
+
+        AssertFailed(add, 1, $"ipset v7.17: Error in line 2: {message}");
+        AssertFailed(del, 1, $"ipset v7.17: Error in line 2: {message}");
     }
 
     [Fact]

@@ -86,7 +86,7 @@ public sealed partial class FakeIpsetTests
         await AssertRestoresAsync(fake, "create a hash:ip\ncreate n hash:net\ncreate L list:set\ncreate L2 list:set\nadd L a\n");
 
         var results = new List<string>();
-        foreach (var line in new[] { "add L nosuch", "add L a", "add L L2", "add L L", "del L nosuch", "del L n", "add L 10.0.0.1" })
+        foreach (var line in new[] { "add L nosuch", "add L a", "add L L2", "add L L", "del L nosuch", "del L n", "add L 10.0.0.1", "del L L" })
         {
             results.Add((await RunAsync(fake, null, FakeIpsetCommandLine.Split(line))).StandardError);
         }
@@ -99,6 +99,7 @@ public sealed partial class FakeIpsetTests
             "ipset v7.17: Set to be added/deleted/tested as element does not exist.\n",
             "ipset v7.17: Element cannot be deleted from the set: it's not added\n",
             "ipset v7.17: Set to be added/deleted/tested as element does not exist.\n",
+            "ipset v7.17: Sets with list:set type cannot be added to the set.\n",
         ], results);
     }
 
