@@ -124,6 +124,10 @@ public sealed partial class FakeIpsetParityTests
             Restore("create s hash:ip family inet6 -exist\ndestroy t\nadd s 10.0.0.1\n"),
             Restore("create s hash:ip family inet6 -exist\nflush\ndestroy\ncreate s hash:ip\nadd s 10.0.0.1\n"),
             Restore("create u hash:ip\ncreate w hash:ip\nadd u 10.0.0.1\nswap u w\nadd w 10.0.0.2\nrename w x\nadd x 10.0.0.3\n"),
+            Restore("create y hash:ip family inet6\ncreate n6 hash:net family inet6\n"),
+            .. new[] { "y 10.0.0.1", "y 10.0.0.1/32", "y 10.0.0.0/30", "y 10.0.0.1-10.0.0.2", "y 0.0.0.0", "n6 10.0.0.1", "n6 10.0.0.0/0", "n6 10.0.0.0-10.0.0.5" }
+                .SelectMany(element => new[] { $"add {element}", $"del {element} -exist" })
+                .Select(line => Restore($"create y hash:ip -exist\ncreate n6 hash:net -exist\n{line}\n")),
         ],
         ["message-capacity"] =
         [
@@ -135,6 +139,8 @@ public sealed partial class FakeIpsetParityTests
             Run("flush m"), Filled("m", 300, "10.8.{0}.{1}-10.8.{0}.{1}"), Run("flush m"),
             Restore(string.Concat(Enumerable.Range(1, 200).Select(i => $"add m 10.7.0.{i}\n")) + "del m 10.7.0.1\n"
                 + string.Concat(Enumerable.Range(2, 170).Select(i => $"del m 10.7.0.{i}\n")) + "del m bogus\n"),
+            Run("flush m"), WithDuplicate("m", 200, 100), Run("flush m"), WithDuplicate("m", 200, 180),
+            Run("flush m"), WithDuplicate("m", 400, 350),
         ],
         ["list-set-capacity"] =
         [
@@ -188,6 +194,14 @@ public sealed partial class FakeIpsetParityTests
     private static Step Restore(string input, params string[] options) => new(["restore", .. options], input);
 
     private static Step Run(string line) => new(line.Split(' ', StringSplitOptions.RemoveEmptyEntries), null);
+
+    /// <summary>
+    /// <paramref name="count"/> adds where line <paramref name="duplicate"/> repeats line 1: the
+    /// messages sent before the one holding it stay applied, and its lines before the duplicate.
+    /// </summary>
+    private static Step WithDuplicate(string set, int count, int duplicate) =>
+        Restore(string.Concat(Enumerable.Range(1, count).Select(i =>
+            string.Create(CultureInfo.InvariantCulture, $"add {set} 10.6.{(i == duplicate ? 1 : i) / 250}.{((i == duplicate ? 1 : i) % 250) + 1}\n"))));
 
     /// <summary><paramref name="count"/> adds from <paramref name="pattern"/> then a line the tool rejects: only full messages were sent.</summary>
     private static Step Filled(string set, int count, string pattern) =>
