@@ -15,6 +15,13 @@ namespace Felix.Dataplane.Tests.Fakes;
 /// <see cref="CommandException"/>, as the real runner does for a program it cannot start. Input the
 /// real tool accepts but the fake does not model exits 2 with "FakeIpset does not model …".
 /// </para>
+/// <para>
+/// Where the kernel is random the fake is fixed, so code must not depend on either: the hash seed
+/// (<c>initval</c>) is derived from the set's name, hash members print in address order (the kernel
+/// prints hash order; <c>-sorted</c> is accepted and changes nothing), a set keeps its hashsize
+/// (the kernel grows it as buckets fill) and "Size in memory" assumes one member per bucket.
+/// Host names are not resolved.
+/// </para>
 /// </summary>
 public sealed partial class FakeIpset : ICommandRunner
 {
