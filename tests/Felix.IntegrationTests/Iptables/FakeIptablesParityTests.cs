@@ -18,21 +18,8 @@ public sealed class FakeIptablesParityTests
 {
     private static readonly TimeSpan FakeTimeout = TimeSpan.FromSeconds(60);
 
-    public static TheoryData<IptablesBackend, IpVersion> BackendsAndFamilies()
-    {
-        var data = new TheoryData<IptablesBackend, IpVersion>();
-        foreach (var backend in RestoreLoader.Backends)
-        {
-            foreach (var version in RestoreLoader.Families)
-            {
-                data.Add(backend, version);
-            }
-        }
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(BackendsAndFamilies))]
+    [MemberData(nameof(RestoreLoader.BackendsAndFamilies), MemberType = typeof(RestoreLoader))]
     public async Task The_fake_ends_every_step_where_the_real_tool_does(IptablesBackend backend, IpVersion version)
     {
         await using var net = new NetworkNamespaces();

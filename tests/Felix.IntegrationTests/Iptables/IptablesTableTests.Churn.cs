@@ -18,7 +18,7 @@ public sealed partial class IptablesTableTests
     /// accept, leaving exactly the rendered state.
     /// </summary>
     [Theory]
-    [MemberData(nameof(BackendsAndFamilies))]
+    [MemberData(nameof(RestoreLoader.BackendsAndFamilies), MemberType = typeof(RestoreLoader))]
     public async Task Endpoints_added_and_removed_in_bulk_are_applied_in_batches_the_kernel_accepts(IptablesBackend backend, IpVersion version)
     {
         await using var net = new NetworkNamespaces();
@@ -43,7 +43,7 @@ public sealed partial class IptablesTableTests
     /// read-back finds it unreferenced and it is deleted.
     /// </summary>
     [Theory]
-    [MemberData(nameof(BackendsAndFamilies))]
+    [MemberData(nameof(RestoreLoader.BackendsAndFamilies), MemberType = typeof(RestoreLoader))]
     public async Task A_removed_chain_someone_else_jumps_to_is_kept_empty_until_they_let_go(IptablesBackend backend, IpVersion version)
     {
         await using var net = new NetworkNamespaces();

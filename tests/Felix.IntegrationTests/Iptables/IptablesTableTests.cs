@@ -17,21 +17,8 @@ public sealed partial class IptablesTableTests
     /// <summary>Enough endpoints for two profiles per endpoint and every kind of chain, few enough to stay quick.</summary>
     private const int SmallModel = 6;
 
-    public static TheoryData<IptablesBackend, IpVersion> BackendsAndFamilies()
-    {
-        var data = new TheoryData<IptablesBackend, IpVersion>();
-        foreach (var backend in RestoreLoader.Backends)
-        {
-            foreach (var version in RestoreLoader.Families)
-            {
-                data.Add(backend, version);
-            }
-        }
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(BackendsAndFamilies))]
+    [MemberData(nameof(RestoreLoader.BackendsAndFamilies), MemberType = typeof(RestoreLoader))]
     public async Task The_rendered_chains_and_hooks_are_programmed_exactly_in_one_restore_per_table(IptablesBackend backend, IpVersion version)
     {
         await using var net = new NetworkNamespaces();
@@ -49,7 +36,7 @@ public sealed partial class IptablesTableTests
     }
 
     [Theory]
-    [MemberData(nameof(BackendsAndFamilies))]
+    [MemberData(nameof(RestoreLoader.BackendsAndFamilies), MemberType = typeof(RestoreLoader))]
     public async Task A_restarted_agent_over_the_programmed_namespace_writes_nothing(IptablesBackend backend, IpVersion version)
     {
         await using var net = new NetworkNamespaces();
@@ -73,7 +60,7 @@ public sealed partial class IptablesTableTests
     }
 
     [Theory]
-    [MemberData(nameof(BackendsAndFamilies))]
+    [MemberData(nameof(RestoreLoader.BackendsAndFamilies), MemberType = typeof(RestoreLoader))]
     public async Task Drift_made_by_hand_is_repaired_after_a_read_back_and_foreign_state_survives_it(IptablesBackend backend, IpVersion version)
     {
         await using var net = new NetworkNamespaces();
@@ -105,7 +92,7 @@ public sealed partial class IptablesTableTests
     /// jump on top once more, only our hook moves back above it.
     /// </summary>
     [Theory]
-    [MemberData(nameof(BackendsAndFamilies))]
+    [MemberData(nameof(RestoreLoader.BackendsAndFamilies), MemberType = typeof(RestoreLoader))]
     public async Task A_firewall_reload_that_wipes_the_tables_is_repaired_in_full(IptablesBackend backend, IpVersion version)
     {
         await using var net = new NetworkNamespaces();

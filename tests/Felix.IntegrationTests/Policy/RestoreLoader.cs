@@ -40,6 +40,20 @@ public static partial class RestoreLoader
 
     public static readonly IReadOnlyList<IpVersion> Families = [IpVersion.V4, IpVersion.V6];
 
+    /// <summary>Every backend with every family, for the theories that must hold on each.</summary>
+    public static TheoryData<IptablesBackend, IpVersion> BackendsAndFamilies()
+    {
+        var data = new TheoryData<IptablesBackend, IpVersion>();
+        foreach (var backend in Backends)
+        {
+            foreach (var version in Families)
+            {
+                data.Add(backend, version);
+            }
+        }
+        return data;
+    }
+
     private static readonly TimeSpan ToolTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>

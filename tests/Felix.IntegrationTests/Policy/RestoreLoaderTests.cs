@@ -13,21 +13,8 @@ namespace Felix.IntegrationTests.Policy;
 /// </summary>
 public sealed class RestoreLoaderTests
 {
-    public static TheoryData<IptablesBackend, IpVersion> BackendsAndFamilies()
-    {
-        var data = new TheoryData<IptablesBackend, IpVersion>();
-        foreach (var backend in RestoreLoader.Backends)
-        {
-            foreach (var version in RestoreLoader.Families)
-            {
-                data.Add(backend, version);
-            }
-        }
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(BackendsAndFamilies))]
+    [MemberData(nameof(RestoreLoader.BackendsAndFamilies), MemberType = typeof(RestoreLoader))]
     public async Task Test_mode_refuses_a_missing_set_and_too_many_ports_and_accepts_the_same_rules_fixed(
         IptablesBackend backend, IpVersion version)
     {
@@ -55,7 +42,7 @@ public sealed class RestoreLoaderTests
     /// refuses it on both, which is why the property test commits as well as tests.
     /// </summary>
     [Theory]
-    [MemberData(nameof(BackendsAndFamilies))]
+    [MemberData(nameof(RestoreLoader.BackendsAndFamilies), MemberType = typeof(RestoreLoader))]
     public async Task A_jump_to_an_undeclared_chain_is_refused_by_a_commit_and_by_legacy_test_mode(
         IptablesBackend backend, IpVersion version)
     {
@@ -76,7 +63,7 @@ public sealed class RestoreLoaderTests
     }
 
     [Theory]
-    [MemberData(nameof(BackendsAndFamilies))]
+    [MemberData(nameof(RestoreLoader.BackendsAndFamilies), MemberType = typeof(RestoreLoader))]
     public async Task A_commit_lets_the_kernel_refuse_a_target_outside_its_table(IptablesBackend backend, IpVersion version)
     {
         await using var net = new NetworkNamespaces();
