@@ -13,20 +13,10 @@ namespace Felix.Agent.Tests.Calculation;
 /// </summary>
 public class SeedExampleTests
 {
-    private const string AllowAllOut = """ "outbound_rules": [ { "action": "allow" } ] """;
-
     private static readonly (string Key, string Value)[] Etcd =
     [
         ("/calico/v1/Ready", "true"),
-        ("/calico/v1/policy/profile/web/rules",
-            $$"""{ "inbound_rules": [ { "action": "allow", "src_tag": "web" }, { "action": "allow", "protocol": "tcp", "dst_ports": [80, 443] } ], {{AllowAllOut}} }"""),
-        ("/calico/v1/policy/profile/web/tags", """["web"]"""),
-        ("/calico/v1/policy/profile/app/rules",
-            $$"""{ "inbound_rules": [ { "action": "allow", "src_tag": "app" }, { "action": "allow", "src_tag": "web" } ], {{AllowAllOut}} }"""),
-        ("/calico/v1/policy/profile/app/tags", """["app", "db-users"]"""),
-        ("/calico/v1/policy/profile/db/rules",
-            $$"""{ "inbound_rules": [ { "action": "allow", "src_tag": "db" }, { "action": "allow", "src_tag": "db-users", "protocol": "tcp", "dst_ports": [3306] } ], {{AllowAllOut}} }"""),
-        ("/calico/v1/policy/profile/db/tags", """["db"]"""),
+        .. SeedArticle.Profiles,
         ("/calico/v1/host/node1/workload/docker/db1/endpoint/2466cece7bc",
             """{"state":"active","name":"cali2466cece7bc","mac":"96:c4:86:4d:d7:2c","profile_ids":["db"],"ipv4_nets":["192.168.0.1/32"],"ipv6_nets":[]}"""),
         ("/calico/v1/host/node2/workload/docker/app1/endpoint/7a1b2c3d4e5",
