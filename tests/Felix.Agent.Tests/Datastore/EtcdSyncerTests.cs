@@ -44,6 +44,11 @@ public class EtcdSyncerTests
         var first = await updates.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.IsType<DatastoreInSync>(first);
+        // Readiness is reported next to the delivery, not before it: wait for it, bounded.
+        for (var i = 0; i < 300 && !health.Snapshot().Ready; i++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
         Assert.True(health.Snapshot().Ready);
         await syncer.StopAsync(CancellationToken.None);
     }
