@@ -1,0 +1,62 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Felix.Dataplane.Ipsets;
+
+/// <summary>Members as <c>ipset</c> reads and prints them.</summary>
+internal static class IpSetMembers
+{
+    /// <summary>An address alone for a host (as the kernel prints even <c>hash:net</c> hosts), else <c>net/prefix</c>.</summary>
+    public static string Format(IPNetwork member) =>
+        member.PrefixLength == HostPrefix(member.BaseAddress)
+            ? member.BaseAddress.ToString()
+            : member.BaseAddress + "/" + member.PrefixLength.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A member of a saved set of <paramref name="family"/>: an address, or a network without host bits.</summary>
+    public static bool TryParse(string text, IpVersion family, out IPNetwork member)
+    {
+        member = default;
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        if (!IPAddress.TryParse(slash < 0 ? text : text[..slash], out var address)
+            || (address.AddressFamily == AddressFamily.InterNetworkV6) != (family == IpVersion.V6)
+            || address.ScopeId != 0)
+        {
+            return false;
+        }
+        var prefix = HostPrefix(address);
+        if (slash >= 0 && (!int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out prefix) || prefix > HostPrefix(address)))
+        {
+            return false;
+        }
+        try
+        {
+            member = new IPNetwork(address, prefix);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static int HostPrefix(IPAddress address) => address.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32;
+}
+
+/// <summary>Address order, then prefix: deltas are written sorted so a batch reads the same on every run.</summary>
+internal sealed class MemberOrder : IComparer<IPNetwork>
+{
+    public static readonly MemberOrder Instance = new();
+
+    public int Compare(IPNetwork x, IPNetwork y)
+    {
+        Span<byte> left = stackalloc byte[16];
+        Span<byte> right = stackalloc byte[16];
+        x.BaseAddress.TryWriteBytes(left, out var leftLength);
+        y.BaseAddress.TryWriteBytes(right, out var rightLength);
+        var byAddress = leftLength != rightLength
+            ? leftLength.CompareTo(rightLength)
+            : left[..leftLength].SequenceCompareTo(right[..rightLength]);
+        return byAddress != 0 ? byAddress : x.PrefixLength.CompareTo(y.PrefixLength);
+    }
+}

@@ -1,0 +1,81 @@
+using System.Net;
+
+namespace Felix.Dataplane.Ipsets;
+
+/// <summary>
+/// One set name, wanted or programmed or both. The kernel's members are never stored: they are
+/// <c>(Members − PendingAdd) ∪ PendingDelete</c>, so a set in step costs one copy of its members and
+/// a member change is one hash operation here and one line to the kernel.
+/// </summary>
+internal sealed class IpSetState(string name)
+{
+    public string Name { get; } = name;
+
+    /// <summary>What the set must be; null when nothing wants it any more.</summary>
+    public IpSetSpec? Spec { get; set; }
+
+    /// <summary>The desired members.</summary>
+    public HashSet<IPNetwork> Members { get; } = [];
+
+    /// <summary>Desired members the kernel does not hold.</summary>
+    public HashSet<IPNetwork> PendingAdd { get; } = [];
+
+    /// <summary>Members the kernel holds that are not desired.</summary>
+    public HashSet<IPNetwork> PendingDelete { get; } = [];
+
+    /// <summary>What the kernel holds under this name; null when there is no such set.</summary>
+    public IpSetMetadata? Kernel { get; set; }
+
+    /// <summary>Deltas cannot be trusted (one failed, or the kernel's members are unknown): build it anew and swap.</summary>
+    public bool NeedsRewrite { get; set; }
+
+    /// <summary>Too many members: left as it is until it shrinks.</summary>
+    public bool Oversized { get; set; }
+
+    /// <summary>The kernel refused to destroy it because something uses it; not tried again before this timestamp.</summary>
+    public long BlockedUntil { get; set; }
+
+    public bool InStep => Spec is { } spec && Kernel is { } kernel && kernel.Matches(spec) && !NeedsRewrite
+        && PendingAdd.Count == 0 && PendingDelete.Count == 0;
+
+    public void AddMember(IPNetwork member)
+    {
+        if (Members.Add(member) && !PendingDelete.Remove(member))
+        {
+            PendingAdd.Add(member);
+        }
+    }
+
+    public void RemoveMember(IPNetwork member)
+    {
+        if (Members.Remove(member) && !PendingAdd.Remove(member))
+        {
+            PendingDelete.Add(member);
+        }
+    }
+
+    /// <summary>Recomputes the pending members from what the kernel was read to hold.</summary>
+    public void Reconcile(IpSetMetadata? kernel, HashSet<IPNetwork> kernelMembers)
+    {
+        Kernel = kernel;
+        PendingAdd.Clear();
+        PendingDelete.Clear();
+        foreach (var member in Members.Where(m => !kernelMembers.Contains(m)))
+        {
+            PendingAdd.Add(member);
+        }
+        foreach (var member in kernelMembers.Where(m => !Members.Contains(m)))
+        {
+            PendingDelete.Add(member);
+        }
+    }
+
+    /// <summary>After a successful write the kernel holds exactly the desired set.</summary>
+    public void MarkWritten(IpSetSpec spec)
+    {
+        Kernel = IpSetMetadata.Of(spec);
+        PendingAdd.Clear();
+        PendingDelete.Clear();
+        NeedsRewrite = false;
+    }
+}

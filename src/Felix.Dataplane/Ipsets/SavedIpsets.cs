@@ -1,0 +1,163 @@
+using System.Net;
+
+namespace Felix.Dataplane.Ipsets;
+
+/// <summary>
+/// What <c>ipset save</c> shows: every felix set with its type, family, <c>maxelem</c> and members,
+/// and how many sets there are in all. Other programs' sets are counted and otherwise skipped, so
+/// a large foreign set costs a scan, not a parse. Hashsize, bucketsize and the hash seed are
+/// ignored: the kernel changes them on its own.
+/// </summary>
+internal sealed class SavedIpsets
+{
+    private SavedIpsets(Dictionary<string, SavedIpset> owned, int total)
+    {
+        Owned = owned;
+        Total = total;
+    }
+
+    /// <summary>The felix sets (temporary ones included), by name.</summary>
+    public IReadOnlyDictionary<string, SavedIpset> Owned { get; }
+
+    /// <summary>All sets in the namespace, ours and others'.</summary>
+    public int Total { get; }
+
+    /// <exception cref="FormatException">A line save does not print, or an add to a set not created before it.</exception>
+    public static SavedIpsets Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var owned = new Dictionary<string, SavedIpset>(StringComparer.Ordinal);
+        var total = 0;
+        var number = 0;
+        foreach (var range in text.AsSpan().Split('\n'))
+        {
+            number++;
+            var line = text.AsSpan()[range].TrimEnd('\r');
+            if (line.IsEmpty)
+            {
+                continue;
+            }
+            if (line.StartsWith("add "))
+            {
+                var rest = line[4..];
+                var space = rest.IndexOf(' ');
+                if (space <= 0)
+                {
+                    throw new FormatException($"ipset save line {number} is not an add of a member: {line}");
+                }
+                var name = rest[..space];
+                if (name.StartsWith(IpSetNames.OwnedPrefix) && owned.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name, out var set))
+                {
+                    set.AddSavedMember(rest[(space + 1)..].ToString());
+                }
+                continue;
+            }
+            if (!line.StartsWith("create "))
+            {
+                throw new FormatException($"ipset save line {number} is neither create nor add: {line}");
+            }
+            total++;
+            var words = line.ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (words.Length < 3)
+            {
+                throw new FormatException($"ipset save line {number} is a create without a type: {line}");
+            }
+            if (IpSetNames.IsOwned(words[1]))
+            {
+                owned[words[1]] = SavedIpset.FromCreate(words);
+            }
+        }
+        return new SavedIpsets(owned, total);
+    }
+}
+
+/// <summary>
+/// One felix set as the kernel holds it. <see cref="Type"/> or <see cref="Family"/> is null, or
+/// <see cref="Plain"/> false, for a set we would not have created that way (another type, extra
+/// options such as timeouts or counters, members that do not parse): such a set is rewritten.
+/// </summary>
+internal sealed class SavedIpset
+{
+    private static readonly HashSet<string> PlainOptions = ["family", "hashsize", "maxelem", "bucketsize", "initval"];
+
+    private SavedIpset(string name, IpSetType? type, IpVersion? family, long maxElem, bool plain)
+    {
+        Name = name;
+        Type = type;
+        Family = family;
+        MaxElem = maxElem;
+        Plain = plain;
+    }
+
+    public string Name { get; }
+
+    public IpSetType? Type { get; }
+
+    public IpVersion? Family { get; }
+
+    public long MaxElem { get; }
+
+    public bool Plain { get; private set; }
+
+    public HashSet<IPNetwork> Members { get; } = [];
+
+    public static SavedIpset FromCreate(string[] words)
+    {
+        IpSetType? type = IpSetTypes.TryParse(words[2], out var known) ? known : null;
+        IpVersion? family = null;
+        long maxElem = 0;
+        var plain = true;
+        for (var i = 3; i < words.Length; i++)
+        {
+            var value = i + 1 < words.Length ? words[i + 1] : null;
+            switch (words[i])
+            {
+                case "family" when value is "inet" or "inet6":
+                    family = value == "inet6" ? IpVersion.V6 : IpVersion.V4;
+                    i++;
+                    break;
+                case "maxelem" when long.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var parsed):
+                    maxElem = parsed;
+                    i++;
+                    break;
+                case var option when PlainOptions.Contains(option) && value is not null:
+                    i++;
+                    break;
+                default:
+                    plain = false;
+                    break;
+            }
+        }
+        return new SavedIpset(words[1], type, family, maxElem, plain && type is not null && family is not null);
+    }
+
+    internal void AddSavedMember(string text)
+    {
+        if (!Plain || Family is not { } family)
+        {
+            return;
+        }
+        if (IpSetMembers.TryParse(text, family, out var member))
+        {
+            Members.Add(member);
+        }
+        else
+        {
+            Plain = false;
+        }
+    }
+
+    public IpSetMetadata Metadata => new(Type, Family, MaxElem, Plain);
+}
+
+/// <summary>A set as the kernel holds it, members aside.</summary>
+internal sealed record IpSetMetadata(IpSetType? Type, IpVersion? Family, long MaxElem, bool Plain)
+{
+    public static IpSetMetadata Of(IpSetSpec spec) => new(spec.Type, spec.Family, spec.MaxSize, Plain: true);
+
+    /// <summary>Whether the set is what <paramref name="spec"/> asks for, so deltas can bring its members in step.</summary>
+    public bool Matches(IpSetSpec spec) => Plain && Type == spec.Type && Family == spec.Family && MaxElem == spec.MaxSize;
+
+    /// <summary>Whether <c>swap</c> can exchange it with a set built to <paramref name="spec"/>: the kernel requires the same type and family.</summary>
+    public bool SwappableWith(IpSetSpec spec) => Type == spec.Type && Family == spec.Family;
+}
