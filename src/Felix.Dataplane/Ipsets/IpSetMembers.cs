@@ -18,9 +18,11 @@ internal static class IpSetMembers
     {
         member = default;
         var slash = text.IndexOf('/', StringComparison.Ordinal);
-        if (!IPAddress.TryParse(slash < 0 ? text : text[..slash], out var address)
-            || (address.AddressFamily == AddressFamily.InterNetworkV6) != (family == IpVersion.V6)
-            || address.ScopeId != 0)
+        var addressText = slash < 0 ? text : text[..slash];
+        // Save prints dotted quads and plain IPv6; a scope or a shorthand such as "10" is not a member we wrote.
+        if (addressText.Contains('%', StringComparison.Ordinal) || (family == IpVersion.V4 && addressText.Count(c => c == '.') != 3)
+            || !IPAddress.TryParse(addressText, out var address)
+            || (address.AddressFamily == AddressFamily.InterNetworkV6) != (family == IpVersion.V6))
         {
             return false;
         }
