@@ -35,11 +35,11 @@ public sealed partial class IpSets
                 pending.ForEach(Destroyed);
                 break;
             }
+            _metrics.Errors.Inc();
             var error = result.StandardError.Trim();
             // Each destroy is its own kernel message, so exactly the lines before the refused one took effect.
             if (RefusedLine(error) is not { } number || number > pending.Count || !IsInUse(error) || IpSetNames.IsTemporary(pending[number - 1]))
             {
-                _metrics.Errors.Inc();
                 _readBackNeeded = true;
                 LogDestroyFailed(_logger, FirstLine(error));
                 UpdateGauges();

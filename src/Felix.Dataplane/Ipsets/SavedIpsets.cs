@@ -22,7 +22,7 @@ internal sealed class SavedIpsets
     /// <summary>All sets in the namespace, ours and others'.</summary>
     public int Total { get; }
 
-    /// <exception cref="FormatException">A line save does not print, or an add to a set not created before it.</exception>
+    /// <exception cref="FormatException">A line that save does not print.</exception>
     public static SavedIpsets Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
