@@ -9,20 +9,33 @@ public sealed partial class IpSets
     /// <see cref="IpSetsOptions.MaxDestroysPerApply"/> of them. Run it after the iptables apply that
     /// stopped using them. A set the kernel will not destroy because a rule still uses it (the
     /// iptables apply failed, or someone else's rule matches on it) is skipped and tried again
-    /// later; it does not fail the apply. False only when ipset itself failed otherwise.
+    /// later; it does not fail the apply. Any other refusal is retried after a fresh read-back;
+    /// false after <see cref="IpSetsOptions.MaxAttempts"/> of them.
     /// </summary>
     public async Task<bool> ApplyDeletionsAsync(CancellationToken cancellationToken)
     {
-        if (_readBackNeeded && !await TryReadBackAsync(cancellationToken).ConfigureAwait(false))
+        var budget = _options.MaxDestroysPerApply;
+        string? lastError = null;
+        for (var attempt = 1; attempt <= _options.MaxAttempts; attempt++)
         {
-            return false;
-        }
-        var pending = _temporaries.Order(StringComparer.Ordinal)
-            .Concat(_unwanted.Where(n => !IsBlocked(_sets[n])).Order(StringComparer.Ordinal))
-            .Take(_options.MaxDestroysPerApply)
-            .ToList();
-        while (pending.Count > 0)
-        {
+            if (lastError is not null)
+            {
+                await Task.Delay(Backoff(attempt - 1), _clock, cancellationToken).ConfigureAwait(false);
+            }
+            if (_readBackNeeded && !await TryReadBackAsync(cancellationToken).ConfigureAwait(false))
+            {
+                lastError = "read-back failed";
+                continue;
+            }
+            var pending = _temporaries.Order(StringComparer.Ordinal)
+                .Concat(_unwanted.Where(n => !IsBlocked(_sets[n])).Order(StringComparer.Ordinal))
+                .Take(budget)
+                .ToList();
+            if (pending.Count == 0)
+            {
+                UpdateGauges();
+                return true;
+            }
             var batch = new IpsetBatch();
             foreach (var name in pending)
             {
@@ -33,24 +46,28 @@ public sealed partial class IpSets
             if (result.Succeeded)
             {
                 pending.ForEach(Destroyed);
-                break;
+                UpdateGauges();
+                return true;
             }
             _metrics.Errors.Inc();
             var error = result.StandardError.Trim();
             // Each destroy is its own kernel message, so exactly the lines before the refused one took effect.
-            if (RefusedLine(error) is not { } number || number > pending.Count || !IsInUse(error) || IpSetNames.IsTemporary(pending[number - 1]))
+            if (RefusedLine(error) is { } number && number <= pending.Count && IsInUse(error) && !IpSetNames.IsTemporary(pending[number - 1]))
             {
-                _readBackNeeded = true;
-                LogDestroyFailed(_logger, FirstLine(error));
-                UpdateGauges();
-                return false;
+                pending.Take(number - 1).ToList().ForEach(Destroyed);
+                Block(_sets[pending[number - 1]]);
+                budget -= number;
+                attempt--;
+                continue;
             }
-            pending.Take(number - 1).ToList().ForEach(Destroyed);
-            Block(_sets[pending[number - 1]]);
-            pending = pending.Skip(number).ToList();
+            lastError = error;
+            _readBackNeeded = true;
+            LogDestroyRefused(_logger, attempt, _options.MaxAttempts, FirstLine(error));
         }
+        FailingSince ??= _clock.GetUtcNow();
+        LogDestroysFailed(_logger, _options.MaxAttempts, lastError ?? "(none)");
         UpdateGauges();
-        return true;
+        return false;
     }
 
     private void Destroyed(string name)
@@ -64,6 +81,9 @@ public sealed partial class IpSets
         _sets.Remove(name);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "ipset restore could not destroy unwanted sets: {Error}; reading back before trying again")]
-    private static partial void LogDestroyFailed(ILogger logger, string error);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "ipset restore refused to destroy unwanted sets (attempt {Attempt} of {Max}): {Error}")]
+    private static partial void LogDestroyRefused(ILogger logger, int attempt, int max, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "ipset restore refused to destroy unwanted sets {Attempts} times; last error: {Error}")]
+    private static partial void LogDestroysFailed(ILogger logger, int attempts, string error);
 }
