@@ -15,6 +15,7 @@ public sealed partial class IpSets
     public async Task<bool> ApplyDeletionsAsync(CancellationToken cancellationToken)
     {
         var budget = _options.MaxDestroysPerApply;
+        var inUse = new HashSet<string>(StringComparer.Ordinal);
         string? lastError = null;
         for (var attempt = 1; attempt <= _options.MaxAttempts; attempt++)
         {
@@ -28,7 +29,7 @@ public sealed partial class IpSets
                 continue;
             }
             var pending = _temporaries.Order(StringComparer.Ordinal)
-                .Concat(_unwanted.Where(n => !IsBlocked(_sets[n])).Order(StringComparer.Ordinal))
+                .Concat(_unwanted.Where(n => !IsBlocked(_sets[n]) && !inUse.Contains(n)).Order(StringComparer.Ordinal))
                 .Take(budget)
                 .ToList();
             if (pending.Count == 0)
@@ -56,6 +57,7 @@ public sealed partial class IpSets
             {
                 pending.Take(number - 1).ToList().ForEach(Destroyed);
                 Block(_sets[pending[number - 1]]);
+                inUse.Add(pending[number - 1]);
                 budget -= number;
                 attempt--;
                 continue;

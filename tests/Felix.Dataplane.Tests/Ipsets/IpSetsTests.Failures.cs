@@ -132,6 +132,23 @@ public sealed partial class IpSetsTests
     }
 
     [Fact]
+    public async Task A_set_in_use_is_tried_once_per_apply_even_with_no_retry_delay()
+    {
+        var sets = _harness.NewSets(IpSetsHarness.Options with { InUseRetry = TimeSpan.Zero });
+        Define(sets);
+        await sets.ApplyUpdatesAsync(CancellationToken.None);
+        _fake.SetReferences(Db.Name, 1);
+        var restores = _fake.RestoreInputs.Count;
+
+        sets.RemoveSet(Db.Name);
+        sets.RemoveSet(DbUsers.Name);
+        Assert.True(await sets.ApplyDeletionsAsync(CancellationToken.None));
+
+        Assert.Equal([Db.Name], _fake.SetNames());
+        Assert.Equal(restores + 2, _fake.RestoreInputs.Count);
+    }
+
+    [Fact]
     public async Task Destroys_are_paced_per_apply()
     {
         var sets = _harness.NewSets(IpSetsHarness.Options with { MaxDestroysPerApply = 100 });
