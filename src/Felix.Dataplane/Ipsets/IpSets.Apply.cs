@@ -53,7 +53,7 @@ public sealed partial class IpSets
             LogRefusedAttempt(_logger, attempt, _options.MaxAttempts, FirstLine(lastError));
         }
         FailingSince ??= _clock.GetUtcNow();
-        LogRefused(_logger, _options.MaxAttempts, lastError ?? "(none)", lastBatch is null ? "(no batch)" : QuoteAround(lastBatch.Text, lastError ?? string.Empty));
+        LogRefused(_logger, _options.MaxAttempts, lastError ?? "(none)", lastBatch is null ? "(no batch)" : RestoreRetry.QuoteAround(lastBatch.Text, RefusedLine(lastError ?? string.Empty)));
         return false;
     }
 
@@ -295,11 +295,7 @@ public sealed partial class IpSets
         _metrics.Total.Set(_foreignSets + programmed);
     }
 
-    private TimeSpan Backoff(int failures)
-    {
-        var delay = _options.InitialBackoff * Math.Pow(2, Math.Min(failures - 1, 16));
-        return delay < _options.MaxBackoff ? delay : _options.MaxBackoff;
-    }
+    private TimeSpan Backoff(int failures) => RestoreRetry.Backoff(_options.InitialBackoff, _options.MaxBackoff, failures);
 
     private static int? RefusedLine(string error)
     {
@@ -308,20 +304,6 @@ public sealed partial class IpSets
     }
 
     private static bool IsInUse(string error) => error.Contains("in use by a kernel component", StringComparison.Ordinal);
-
-    /// <summary>The batch lines around the one ipset names ("Error in line 7: …").</summary>
-    internal static string QuoteAround(string batch, string error)
-    {
-        if (RefusedLine(error) is not { } failed)
-        {
-            return "(ipset did not name a line)";
-        }
-        var lines = batch.Split('\n');
-        var first = Math.Max(1, failed - 2);
-        var last = Math.Min(lines.Length, failed + 2);
-        return first > last ? "(the named line is not in the batch)" : string.Join(" | ", Enumerable.Range(first, last - first + 1)
-            .Select(n => $"{(n == failed ? ">" : " ")}{n}: {lines[n - 1]}"));
-    }
 
     private static string FirstLine(string text) => text.Split('\n', 2)[0];
 

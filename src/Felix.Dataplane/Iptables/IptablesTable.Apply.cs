@@ -295,11 +295,7 @@ public sealed partial class IptablesTable
         _metrics.Rules.Set(_programmed.Values.Sum(c => c.Count) + _builtins.Values.Sum(c => c.Count(h => h is not null)));
     }
 
-    private TimeSpan Backoff(int failures)
-    {
-        var delay = _options.InitialBackoff * Math.Pow(2, Math.Min(failures - 1, 16));
-        return delay < _options.MaxBackoff ? delay : _options.MaxBackoff;
-    }
+    private TimeSpan Backoff(int failures) => RestoreRetry.Backoff(_options.InitialBackoff, _options.MaxBackoff, failures);
 
     private void SchedulePostWriteReadBack()
     {
@@ -335,15 +331,8 @@ public sealed partial class IptablesTable
     internal static string QuoteAround(string batch, string error)
     {
         var match = LineNumber().Match(error);
-        if (!match.Success || !int.TryParse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture, out var failed))
-        {
-            return "(the tool did not name a line)";
-        }
-        var lines = batch.Split('\n');
-        var first = Math.Max(1, failed - 2);
-        var last = Math.Min(lines.Length, failed + 2);
-        return string.Join(" | ", Enumerable.Range(first, last - first + 1)
-            .Select(n => $"{(n == failed ? ">" : " ")}{n}: {lines[n - 1]}"));
+        return RestoreRetry.QuoteAround(batch,
+            match.Success && int.TryParse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture, out var failed) ? failed : null);
     }
 
     private static string FirstLine(string text) => text.Split('\n', 2)[0];
