@@ -60,6 +60,12 @@ internal sealed class IpSetState(string name)
         Kernel = kernel;
         PendingAdd.Clear();
         PendingDelete.Clear();
+        if (Spec is null)
+        {
+            // Unwanted: it is destroyed whatever it holds, so its members need no copy; wanted again, it is rebuilt.
+            NeedsRewrite = true;
+            return;
+        }
         foreach (var member in Members.Where(m => !kernelMembers.Contains(m)))
         {
             PendingAdd.Add(member);

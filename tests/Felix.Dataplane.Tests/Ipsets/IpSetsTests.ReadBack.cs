@@ -75,6 +75,20 @@ public sealed partial class IpSetsTests
     }
 
     [Fact]
+    public async Task A_set_found_unwanted_and_then_wanted_ends_with_exactly_the_desired_members()
+    {
+        _fake.CreateSet(Db.Name);
+        _fake.AddMember(Db.Name, "10.0.0.77");
+        var sets = _harness.NewSets();
+        await sets.ApplyUpdatesAsync(CancellationToken.None);
+
+        Define(sets);
+        await sets.ApplyUpdatesAsync(CancellationToken.None);
+
+        Assert.Equal(["10.0.0.1", "10.0.0.2"], _fake.Members(Db.Name));
+    }
+
+    [Fact]
     public async Task A_set_with_another_maxelem_is_rebuilt_and_swapped_keeping_its_references()
     {
         _fake.CreateSet(Db.Name, maxElem: 65536);
