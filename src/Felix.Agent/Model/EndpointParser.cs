@@ -128,6 +128,11 @@ internal static class EndpointParser
             {
                 return $"{path}[{found.Count}]: {Reasons.Show(text)} is not a single address (/{hostLength})";
             }
+            if (net.BaseAddress.Equals(IPAddress.Any) || net.BaseAddress.Equals(IPAddress.IPv6Any))
+            {
+                // The kernel's hash:ip sets refuse the unspecified address, and no workload can have it.
+                return $"{path}[{found.Count}]: {Reasons.Show(text)} is the unspecified address";
+            }
             found.Add(net);
         }
         nets = EquatableList.From(found);

@@ -43,6 +43,11 @@ internal static class PoolParser
         {
             return $"cidr: {Reasons.Show(text)} is not the network of the key ({key.Cidr})";
         }
+        if (cidr.PrefixLength == 0)
+        {
+            // The pool sets are hash:net, which cannot hold /0; a pool of every address is no pool.
+            return $"cidr: {Reasons.Show(text)} covers every address; a pool must be narrower";
+        }
         if (f[1].ValueKind is JsonValueKind.True or JsonValueKind.False)
         {
             masquerade = f[1].GetBoolean();

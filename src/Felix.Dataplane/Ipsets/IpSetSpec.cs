@@ -35,8 +35,8 @@ public sealed record IpSetSpec
     public int MaxSize { get; }
 
     /// <summary>
-    /// Refuses a member the kernel would refuse for this set: another family, a network in a
-    /// <c>hash:ip</c> set, or <c>/0</c> (which <c>hash:net</c> cannot hold). Reaching here with one
+    /// Refuses a member the kernel would refuse for this set: another family, a network or the
+    /// unspecified address in a <c>hash:ip</c> set, or <c>/0</c> (which <c>hash:net</c> cannot hold). Reaching here with one
     /// is a bug in the caller.
     /// </summary>
     public void Check(IPNetwork member)
@@ -50,6 +50,10 @@ public sealed record IpSetSpec
         if (Type == IpSetType.HashIp && member.PrefixLength != hostPrefix)
         {
             throw new ArgumentException($"{member} is a network; {Name} is hash:ip and holds single addresses", nameof(member));
+        }
+        if (Type == IpSetType.HashIp && (member.BaseAddress.Equals(IPAddress.Any) || member.BaseAddress.Equals(IPAddress.IPv6Any)))
+        {
+            throw new ArgumentException($"{member} cannot be a member of {Name}: hash:ip does not hold the unspecified address", nameof(member));
         }
         if (member.PrefixLength == 0)
         {

@@ -11,8 +11,12 @@ public sealed partial class IpSets
     /// <summary>
     /// Creates, fills and updates the wanted sets in one <c>ipset restore</c>, reading back first when
     /// needed. Run it before the iptables apply. A refused batch is retried after a fresh read-back,
-    /// with the refused set rewritten whole; true when every wanted set is in step (or left alone for
-    /// being too large), false after <see cref="IpSetsOptions.MaxAttempts"/> refusals.
+    /// with the refused set rewritten whole; false after <see cref="IpSetsOptions.MaxAttempts"/>
+    /// refusals. True when every wanted set is in step, except two kinds that wait without failing
+    /// the apply, each logged: a set too large for MaxIpsetSize (left as it is), and a set whose type
+    /// or family must change while a rule still uses it (the kernel can neither swap nor destroy it;
+    /// tried again every <see cref="IpSetsOptions.InUseRetry"/>, and meanwhile the rules match on
+    /// the old set, whose members are still addresses of the same family).
     /// </summary>
     public async Task<bool> ApplyUpdatesAsync(CancellationToken cancellationToken)
     {
@@ -124,7 +128,7 @@ public sealed partial class IpSets
             {
                 LogNoLongerOversized(_logger, state.Name, state.Members.Count, spec.MaxSize);
             }
-            _metrics.Oversized.Set(_sets.Values.Count(s => s.Oversized && s.Spec is not null));
+            UpdateOversizedGauge();
         }
         if (oversized && state.Kernel is not null)
         {
@@ -194,7 +198,14 @@ public sealed partial class IpSets
     private void Block(IpSetState state)
     {
         state.BlockedUntil = _clock.GetTimestamp() + (long)(_options.InUseRetry.TotalSeconds * _clock.TimestampFrequency);
-        LogInUse(_logger, state.Name, _options.InUseRetry.TotalSeconds);
+        if (state.Spec is { } spec)
+        {
+            LogInUseReplace(_logger, state.Name, spec.Type.ToIpsetName(), spec.Family.ToFamilyName(), _options.InUseRetry.TotalSeconds);
+        }
+        else
+        {
+            LogInUse(_logger, state.Name, _options.InUseRetry.TotalSeconds);
+        }
     }
 
     /// <summary>Reads back every felix set and recomputes what differs from the desired state.</summary>
@@ -333,4 +344,7 @@ public sealed partial class IpSets
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "ipset {Set} cannot be destroyed while a rule still uses it; trying again in {Seconds} s")]
     private static partial void LogInUse(ILogger logger, string set, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "ipset {Set} cannot be replaced by a {Type} set of family {Family} while a rule still uses the old one; trying again in {Seconds} s")]
+    private static partial void LogInUseReplace(ILogger logger, string set, string type, string family, double seconds);
 }

@@ -127,7 +127,11 @@ public sealed partial class IpSets
             return;
         }
         state.Spec = null;
-        state.Oversized = false;
+        if (state.Oversized)
+        {
+            state.Oversized = false;
+            UpdateOversizedGauge();
+        }
         state.Members.Clear();
         state.PendingAdd.Clear();
         state.PendingDelete.Clear();
@@ -167,7 +171,8 @@ public sealed partial class IpSets
 
     private void MarkDirty(IpSetState state)
     {
-        if (state.InStep)
+        // An oversized set stays dirty so the apply that sees it fit again says so and resets the gauge.
+        if (state.InStep && !state.Oversized)
         {
             _dirty.Remove(state.Name);
         }
@@ -176,6 +181,8 @@ public sealed partial class IpSets
             _dirty.Add(state.Name);
         }
     }
+
+    private void UpdateOversizedGauge() => _metrics.Oversized.Set(_sets.Values.Count(s => s.Oversized));
 
     private bool IsBlocked(IpSetState state) => state.BlockedUntil > _clock.GetTimestamp();
 }

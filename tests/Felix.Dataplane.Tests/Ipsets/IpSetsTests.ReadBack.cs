@@ -117,7 +117,7 @@ public sealed partial class IpSetsTests
 
         Assert.True(await sets.ApplyUpdatesAsync(CancellationToken.None));
         Assert.Equal("hash:net", _fake.Describe(Db.Name)!.Type);
-        Assert.Contains(_harness.Log.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("still uses it", StringComparison.Ordinal));
+        Assert.Contains(_harness.Log.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("cannot be replaced by a hash:ip set of family inet while a rule still uses the old one", StringComparison.Ordinal));
         Assert.True(await sets.ApplyDeletionsAsync(CancellationToken.None));
         Assert.DoesNotContain(_fake.SetNames(), IpSetNames.IsTemporary);
 
