@@ -128,88 +128,63 @@ public sealed partial class IpSetsTests
         Assert.False(sets.Sets.HasPendingWork);
     }
 
-    [Fact]
-    public async Task A_set_larger_than_MaxIpsetSize_is_created_empty_when_new_and_filled_once_it_fits()
+    /// <summary>
+    /// The kernel swaps only sets of one type, and will not destroy one a rule uses: a referenced set
+    /// given another type keeps its old self (reference, members) while the rule is there, the other
+    /// sets' changes still go through, the half-built temporary set is cleared away, and once the
+    /// rule is gone and the in-use retry has passed the set is rebuilt as the new type.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task A_referenced_set_given_another_type_is_kept_until_the_rule_is_gone_and_then_rebuilt(IptablesBackend backend)
     {
         await using var net = new NetworkNamespaces();
-        var netns = await net.CreateNamespaceAsync("oversize");
-        var sets = new IpSetsUnderTest(netns);
-        var spec = new IpSetSpec("felix-v4-big", IpSetType.HashIp, IpVersion.V4, 10);
-        var members = Enumerable.Range(1, 11).Select(i => Host($"192.168.0.{i}")).ToList();
-        sets.Want(spec, members);
-        sets.Want(V4Tag("felix-v4-fine"), [Host("192.168.1.1")]);
-
+        var netns = await net.CreateNamespaceAsync("retyperef");
+        var clock = new ManualClock();
+        var retry = TimeSpan.FromSeconds(10);
+        var sets = new IpSetsUnderTest(netns, IpSetsUnderTest.Quick with { InUseRetry = retry }, clock);
+        sets.Want(V4Tag("felix-v4-t"), [Host("10.0.0.1")]);
+        sets.Want(V4Tag("felix-v4-u"), [Host("10.0.0.1")]);
         await sets.ApplyUpdatesAsync();
-        var kernel = await KernelIpsets.ReadAsync(netns);
-        Assert.Equal(("hash:ip", "inet", 10L, 0), (kernel["felix-v4-big"].Type, kernel["felix-v4-big"].Family, kernel["felix-v4-big"].MaxElem, kernel["felix-v4-big"].Members.Count));
-        Assert.Single(kernel["felix-v4-fine"].Members);
-        Assert.Equal(1, sets.Oversized);
-        Assert.False(sets.Sets.HasPendingWork);
-        Assert.Equal(0, await sets.ApplyUpdatesAsync());
+        var old = await KernelIpsets.SortedLinesAsync(netns, n => n == "felix-v4-t");
+        string[] rule = ["INPUT", "-m", "set", "--match-set", "felix-v4-t", "src", "-j", "DROP"];
+        await IptablesAsync(netns, backend, ["-A", .. rule]);
 
-        sets.Remove("felix-v4-big", members[^1]);
-        await sets.ApplyUpdatesAsync();
-        await sets.AssertKernelAsync();
-        Assert.Equal(0, sets.Oversized);
-    }
+        sets.Want(new IpSetSpec("felix-v4-t", IpSetType.HashNet, IpVersion.V4, MaxSize), [Net("10.0.0.0/8")]);
+        sets.Add("felix-v4-u", Host("10.0.0.5"));
+        await sets.Sets.ApplyUpdatesAsync(CancellationToken.None);
+        await sets.ApplyDeletionsAsync();
 
-    [Fact]
-    public async Task A_programmed_set_that_grows_past_MaxIpsetSize_is_left_as_it_is_until_it_shrinks()
-    {
-        await using var net = new NetworkNamespaces();
-        var netns = await net.CreateNamespaceAsync("grow");
-        var sets = new IpSetsUnderTest(netns);
-        var members = Enumerable.Range(1, 10).Select(i => Host($"192.168.0.{i}")).ToList();
-        sets.Want(new IpSetSpec("felix-v4-big", IpSetType.HashIp, IpVersion.V4, 10), members);
-        await sets.ApplyUpdatesAsync();
-        var programmed = await KernelIpsets.SortedLinesAsync(netns, n => n == "felix-v4-big");
+        Assert.Equal(old, await KernelIpsets.SortedLinesAsync(netns, n => n == "felix-v4-t"));
+        Assert.Equal(1, await KernelIpsets.ReferencesAsync(netns, "felix-v4-t"));
+        Assert.Equal(["felix-v4-t", "felix-v4-u"], await FelixSetNamesAsync(netns));
+        Assert.Equal(sets.Expected["felix-v4-u"].Members, (await KernelIpsets.ReadAsync(netns))["felix-v4-u"].Networks);
 
-        sets.Add("felix-v4-big", Host("192.168.0.11"));
-        Assert.Equal(0, await sets.ApplyUpdatesAsync());
-        Assert.Equal(programmed, await KernelIpsets.SortedLinesAsync(netns, n => n == "felix-v4-big"));
-        Assert.Equal(1, sets.Oversized);
-
-        sets.Remove("felix-v4-big", members[0]);
-        Assert.Equal(2, await sets.ApplyUpdatesAsync());
-        await sets.AssertKernelAsync();
-        Assert.Equal(0, sets.Oversized);
-    }
-
-    [Fact]
-    public async Task The_oversized_gauge_falls_back_when_the_extra_member_is_removed_again()
-    {
-        await using var net = new NetworkNamespaces();
-        var netns = await net.CreateNamespaceAsync("shrink");
-        var sets = new IpSetsUnderTest(netns);
-        var members = Enumerable.Range(1, 10).Select(i => Host($"192.168.0.{i}")).ToList();
-        sets.Want(new IpSetSpec("felix-v4-big", IpSetType.HashIp, IpVersion.V4, 10), members);
-        await sets.ApplyUpdatesAsync();
-
-        sets.Add("felix-v4-big", Host("192.168.0.11"));
-        await sets.ApplyUpdatesAsync();
-        Assert.Equal(1, sets.Oversized);
-
-        sets.Remove("felix-v4-big", Host("192.168.0.11"));
-        await sets.ApplyUpdatesAsync();
-        await sets.AssertKernelAsync();
-        Assert.Equal(0, sets.Oversized);
-    }
-
-    [Fact]
-    public async Task The_oversized_gauge_falls_back_when_the_oversized_set_is_removed()
-    {
-        await using var net = new NetworkNamespaces();
-        var netns = await net.CreateNamespaceAsync("dropbig");
-        var sets = new IpSetsUnderTest(netns);
-        sets.Want(new IpSetSpec("felix-v4-big", IpSetType.HashIp, IpVersion.V4, 10), Enumerable.Range(1, 11).Select(i => Host($"192.168.0.{i}")));
-        await sets.ApplyUpdatesAsync();
-        Assert.Equal(1, sets.Oversized);
-
-        sets.Drop("felix-v4-big");
+        await IptablesAsync(netns, backend, ["-D", .. rule]);
+        clock.Advance(retry);
+        Assert.True(sets.Sets.HasPendingWork);
         await sets.ApplyUpdatesAsync();
         await sets.ApplyDeletionsAsync();
         await sets.AssertKernelAsync();
-        Assert.Equal(0, sets.Oversized);
+        Assert.False(sets.Sets.HasPendingWork);
+    }
+
+    [Fact]
+    public async Task A_set_wanted_again_before_its_destroy_is_rebuilt_with_its_new_members_and_kept()
+    {
+        await using var net = new NetworkNamespaces();
+        var netns = await net.CreateNamespaceAsync("rewant");
+        var sets = new IpSetsUnderTest(netns);
+        sets.Want(V4Tag("felix-v4-back"), [Host("10.0.0.1"), Host("10.0.0.2")]);
+        await sets.ApplyUpdatesAsync();
+
+        sets.Drop("felix-v4-back");
+        sets.Want(V4Tag("felix-v4-back"), [Host("10.0.0.2"), Host("10.0.0.3")]);
+        await sets.ApplyUpdatesAsync();
+        await sets.ApplyDeletionsAsync();
+
+        await sets.AssertKernelAsync();
+        Assert.False(sets.Sets.HasPendingWork);
     }
 
     private static async Task<List<string>> FelixSetNamesAsync(NetNs netns) =>
