@@ -30,6 +30,9 @@ public sealed partial class IpSetsTests
 
             """);
         await KernelIpsets.RunAsync(netns, "create", "felix-v4-stray", "hash:ip");
+        // A felix name the agent never gives, of a type it never creates.
+        await KernelIpsets.RunAsync(netns, "create", "felix-ports", "hash:ip,port");
+        await KernelIpsets.RunAsync(netns, "add", "felix-ports", "10.0.0.1,tcp:80");
 
         // Between read-backs the agent trusts its own record: nothing to do, nothing done.
         Assert.False(sets.Sets.HasPendingWork);
@@ -39,7 +42,7 @@ public sealed partial class IpSetsTests
         sets.Sets.RequestReadBack();
         Assert.True(sets.Sets.HasPendingWork);
         await sets.ApplyUpdatesAsync();
-        Assert.Equal(1, await sets.ApplyDeletionsAsync());
+        Assert.Equal(2, await sets.ApplyDeletionsAsync());
 
         await sets.AssertKernelAsync();
         Assert.Equal(2, sets.Saves);
@@ -47,6 +50,35 @@ public sealed partial class IpSetsTests
         Assert.DoesNotContain(" counters", (await KernelIpsets.SortedLinesAsync(netns, n => n == "felix-v6-db"))[0], StringComparison.Ordinal);
         Assert.Equal(sparedLines, await KernelIpsets.SortedLinesAsync(netns, spared));
         Assert.False(sets.Sets.HasPendingWork);
+    }
+
+    /// <summary>
+    /// Drift the agent has not read back makes the kernel refuse a delta (a member already there, a
+    /// set gone): the same apply reads back, rewrites what was refused, and succeeds, pinning the
+    /// refusal on the right line of ipset's real error text.
+    /// </summary>
+    [Fact]
+    public async Task A_delta_refused_because_of_unseen_drift_is_repaired_by_a_read_back_within_the_same_apply()
+    {
+        await using var net = new NetworkNamespaces();
+        var netns = await net.CreateNamespaceAsync("refused");
+        var sets = new IpSetsUnderTest(netns);
+        WantSeed(sets);
+        await sets.ApplyUpdatesAsync();
+
+        await KernelIpsets.RunAsync(netns, "add", "felix-v4-db", "192.168.0.77");
+        await KernelIpsets.RunAsync(netns, "destroy", "felix-v4-web");
+        sets.Add("felix-v4-db", Host("192.168.0.77"));
+        sets.Add("felix-v4-web", Host("192.168.1.200"));
+        sets.Remove("felix-v6-db", Host("fd00::1"));
+        await sets.ApplyUpdatesAsync();
+
+        await sets.AssertKernelAsync();
+        Assert.Equal(1, sets.Errors);
+        Assert.Equal(2, sets.Saves);
+        Assert.Null(sets.Sets.FailingSince);
+        Assert.False(sets.Sets.HasPendingWork);
+        Assert.Equal(0, await sets.ApplyDeletionsAsync());
     }
 
     [Fact]
