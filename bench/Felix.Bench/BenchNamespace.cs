@@ -45,7 +45,7 @@ internal sealed class BenchNamespace : ICommandRunner, IAsyncDisposable
     public async Task<CommandResult> RunAsync(Command command, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);
-        var restore = command.FileName.EndsWith("-restore", StringComparison.Ordinal);
+        var restore = command.FileName.EndsWith("-restore", StringComparison.Ordinal) || IsIpset(command, "restore");
         if (restore)
         {
             LastRestoreInput = command.StandardInput;
@@ -56,12 +56,16 @@ internal sealed class BenchNamespace : ICommandRunner, IAsyncDisposable
         {
             RestoreMillis += result.Duration.TotalMilliseconds;
         }
-        else if (command.FileName.EndsWith("-save", StringComparison.Ordinal))
+        else if (command.FileName.EndsWith("-save", StringComparison.Ordinal) || IsIpset(command, "save"))
         {
             SaveMillis += result.Duration.TotalMilliseconds;
         }
         return result;
     }
+
+    /// <summary>ipset restores and saves through a subcommand (<c>ipset restore</c>, <c>ipset -exist restore</c>).</summary>
+    private static bool IsIpset(Command command, string subcommand) =>
+        command.FileName == "ipset" && command.Arguments.Contains(subcommand, StringComparer.Ordinal);
 
     /// <summary>Runs a program in the namespace and throws with its stderr unless it exits 0.</summary>
     public async Task<CommandResult> RunCheckedAsync(string program, IReadOnlyList<string> arguments, string? input = null)
