@@ -1,11 +1,11 @@
 using Felix.Bench;
 
-// Felix.Bench [startup|datastore|calc|render|iptables|all] [--quick] [--runs N] [--aot PATH] [--jit PATH]
+// Felix.Bench [startup|datastore|calc|render|iptables|ipsets|all] [--quick] [--runs N] [--aot PATH] [--jit PATH]
 // Every figure is printed next to its floor, measured in the same run.
 var options = BenchOptions.Parse(args);
 if (options is null)
 {
-    Console.Error.WriteLine("usage: Felix.Bench [startup|datastore|calc|render|iptables|all] [--quick] [--runs N] [--aot out/felix/felix] [--jit path/to/felix.dll]");
+    Console.Error.WriteLine("usage: Felix.Bench [startup|datastore|calc|render|iptables|ipsets|all] [--quick] [--runs N] [--aot out/felix/felix] [--jit path/to/felix.dll]");
     return 2;
 }
 var status = 0;
@@ -36,5 +36,11 @@ if (options.Scenario is "iptables" or "all")
     status |= options.Quick
         ? await IptablesBench.RunAsync(endpoints: 1_000, profiles: 100, coldRuns: 2, changes: 10)
         : await IptablesBench.RunAsync(endpoints: 10_000, profiles: 1_000, coldRuns: 3, changes: 20);
+}
+if (options.Scenario is "ipsets" or "all")
+{
+    status |= options.Quick
+        ? await IpsetsBench.RunAsync(members: 10_000, coldRuns: 3, changes: 10)
+        : await IpsetsBench.RunAsync(members: 100_000, coldRuns: 3, changes: 50);
 }
 return status;
