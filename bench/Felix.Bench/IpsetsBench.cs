@@ -66,8 +66,8 @@ internal static class IpsetsBench
         await AgentColdAsync(netns, Members(1_000));
         await DestroyAllAsync(netns);
 
-        var (floor, batchFloor, agent, restores, saves, allocated) =
-            (new List<double>(), new List<double>(), new List<double>(), new List<double>(), new List<double>(), new List<double>());
+        var (floor, batchFloor, agent, restores, saves, allocated, pauses) =
+            (new List<double>(), new List<double>(), new List<double>(), new List<double>(), new List<double>(), new List<double>(), new List<double>());
         var hashSize = string.Empty;
         for (var run = 0; run < runs; run++)
         {
@@ -77,7 +77,8 @@ internal static class IpsetsBench
             }
             var cold = await AgentColdAsync(netns, members);
             await CheckEntriesAsync(netns, AgentSet, members.Count);
-            (agent, restores, saves, allocated) = ([.. agent, cold.Millis], [.. restores, cold.RestoreMillis], [.. saves, cold.SaveMillis], [.. allocated, cold.AllocatedMiB]);
+            (agent, restores, saves, allocated, pauses) =
+                ([.. agent, cold.Millis], [.. restores, cold.RestoreMillis], [.. saves, cold.SaveMillis], [.. allocated, cold.AllocatedMiB], [.. pauses, cold.PauseMillis]);
             hashSize = cold.Batch.Split('\n', 2)[0].Split(' ') is [.., "hashsize", var size, "maxelem", _] ? size : "?";
             await DestroyAllAsync(netns);
             batchFloor.Add(await FloorColdAsync(netns, cold.Batch, members.Count, AgentSet));
@@ -92,7 +93,8 @@ internal static class IpsetsBench
         Console.WriteLine($"  cold floor: raw restore of the agent's batch (hashsize {hashSize}, tmp + rename)  {Median(batchFloor),8:0} ms");
         Console.WriteLine($"  cold agent: fresh IpSets, AddOrReplaceSet + ApplyUpdatesAsync              {agentMillis,8:0} ms  " +
             $"({ratio:0.00}x floor, target ≤ {ColdTargetRatio}x: {Verdict(ratio <= ColdTargetRatio)}; restore {Median(restores):0} ms, " +
-            $"read-back {Median(saves):0} ms, {Median(allocated):0} MiB allocated)");
+            $"read-back {Median(saves):0} ms, {Median(allocated):0} MiB allocated, GC pauses {Median(pauses):0} ms; " +
+            $"{agentMillis / Median(batchFloor):0.00}x its own batch raw)");
     }
 
     /// <summary>
@@ -161,30 +163,44 @@ internal static class IpsetsBench
         return 0;
     }
 
-    /// <summary>What a periodic refresh costs at this size: the raw save, and the read-back (save, parse, reconcile).</summary>
+    /// <summary>
+    /// What a periodic refresh costs at this size: the raw save, and the read-back (save, parse,
+    /// reconcile), alternating, medians of five.
+    /// </summary>
     private static async Task ReadBackAsync(BenchNamespace netns, IpSets ipsets)
     {
-        var started = Stopwatch.GetTimestamp();
-        await netns.RunCheckedAsync("ipset", ["save"]);
-        var raw = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        started = Stopwatch.GetTimestamp();
-        var read = await ipsets.TryReadBackAsync(CancellationToken.None);
-        var readBack = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        Console.WriteLine($"  read-back floor: raw ipset save {raw,8:0} ms; TryReadBackAsync (save + parse) {readBack,8:0} ms{(read ? "" : " (failed)")}");
+        var (raw, readBack, pauses) = (new List<double>(), new List<double>(), new List<double>());
+        for (var i = 0; i < 5; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            await netns.RunCheckedAsync("ipset", ["save"]);
+            raw.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            var paused = GC.GetTotalPauseDuration();
+            started = Stopwatch.GetTimestamp();
+            if (!await ipsets.TryReadBackAsync(CancellationToken.None))
+            {
+                throw new InvalidOperationException("the read-back failed");
+            }
+            readBack.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            pauses.Add((GC.GetTotalPauseDuration() - paused).TotalMilliseconds);
+        }
+        Console.WriteLine($"  read-back floor: raw ipset save {Median(raw),8:0} ms; TryReadBackAsync (save, parse, reconcile) {Median(readBack),8:0} ms " +
+            $"(+{Median(readBack) - Median(raw):0} ms; GC pauses {Median(pauses):0} ms)");
     }
 
     private static async Task<ColdRun> AgentColdAsync(BenchNamespace netns, List<IPNetwork> members)
     {
         var (restoring, saving) = (netns.RestoreMillis, netns.SaveMillis);
-        var allocating = GC.GetTotalAllocatedBytes(precise: true);
+        var (allocating, paused) = (GC.GetTotalAllocatedBytes(precise: true), GC.GetTotalPauseDuration());
         var started = Stopwatch.GetTimestamp();
         var ipsets = NewIpSets(netns);
         ipsets.AddOrReplaceSet(Spec, members);
         var applied = await ipsets.ApplyUpdatesAsync(CancellationToken.None);
         var millis = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         var allocated = (GC.GetTotalAllocatedBytes(precise: true) - allocating) / 1024.0 / 1024.0;
+        var pauses = (GC.GetTotalPauseDuration() - paused).TotalMilliseconds;
         return applied
-            ? new ColdRun(millis, netns.RestoreMillis - restoring, netns.SaveMillis - saving, allocated, netns.LastRestoreInput!)
+            ? new ColdRun(millis, netns.RestoreMillis - restoring, netns.SaveMillis - saving, allocated, pauses, netns.LastRestoreInput!)
             : throw new InvalidOperationException($"the cold apply of {members.Count} members failed");
     }
 
@@ -280,5 +296,5 @@ internal static class IpsetsBench
     private static double Percentile(List<double> values, double fraction) =>
         values.Order().ElementAt(Math.Max(0, (int)Math.Ceiling(fraction * values.Count) - 1));
 
-    private sealed record ColdRun(double Millis, double RestoreMillis, double SaveMillis, double AllocatedMiB, string Batch);
+    private sealed record ColdRun(double Millis, double RestoreMillis, double SaveMillis, double AllocatedMiB, double PauseMillis, string Batch);
 }

@@ -41,6 +41,6 @@ if (options.Scenario is "ipsets" or "all")
 {
     status |= options.Quick
         ? await IpsetsBench.RunAsync(members: 10_000, coldRuns: 3, changes: 10)
-        : await IpsetsBench.RunAsync(members: 100_000, coldRuns: 3, changes: 50);
+        : await IpsetsBench.RunAsync(members: 100_000, coldRuns: 5, changes: 50);
 }
 return status;
