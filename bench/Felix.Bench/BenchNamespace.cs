@@ -11,18 +11,56 @@ namespace Felix.Bench;
 /// A network namespace the bench creates for one measurement and deletes afterwards, and the
 /// agent's command seam pointed into it: every program runs as <c>ip netns exec NS PROGRAM…</c>
 /// through the agent's own <see cref="ProcessCommandRunner"/>, the floor's restores as well as the
-/// table's, so both pay the same process plumbing. Nothing runs in the root namespace.
+/// table's, so both pay the same process plumbing. A bench started inside the namespace
+/// (<see cref="RunInsideAsync"/>) starts programs directly instead. Nothing runs in the root namespace.
 /// </summary>
 internal sealed class BenchNamespace : ICommandRunner, IAsyncDisposable
 {
+    /// <summary>Set for a bench process started inside a bench namespace (see <see cref="RunInsideAsync"/>): its name.</summary>
+    private const string InsideVariable = "FELIX_BENCH_NETNS";
+
     private static readonly TimeSpan SetupTimeout = TimeSpan.FromSeconds(60);
 
     private readonly ProcessCommandRunner _inner = new(TimeProvider.System);
 
-    private BenchNamespace(string name)
+    /// <summary>This process runs inside the namespace: programs start directly, as the agent's do on a host.</summary>
+    private readonly bool _inside;
+
+    private BenchNamespace(string name, bool inside = false)
     {
         Name = name;
+        _inside = inside;
     }
+
+    /// <summary>Whether this bench process was started inside a bench namespace.</summary>
+    public static bool IsInside => Environment.GetEnvironmentVariable(InsideVariable) is { Length: > 0 };
+
+    /// <summary>
+    /// Runs this bench again with <paramref name="arguments"/> inside a fresh namespace, and returns its exit
+    /// code. A figure in milliseconds should not carry the few milliseconds <c>ip netns exec</c> adds
+    /// to every program start, which the agent does not pay on a host.
+    /// </summary>
+    public static async Task<int> RunInsideAsync(params string[] arguments)
+    {
+        var netns = await CreateAsync();
+        await using (netns.ConfigureAwait(false))
+        {
+            var self = Environment.ProcessPath ?? throw new InvalidOperationException("the bench cannot find its own executable");
+            var start = new System.Diagnostics.ProcessStartInfo("ip") { UseShellExecute = false };
+            foreach (var argument in (string[])["netns", "exec", netns.Name, self, .. SelfArguments(self, arguments)])
+            {
+                start.ArgumentList.Add(argument);
+            }
+            start.Environment[InsideVariable] = netns.Name;
+            using var child = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException("ip netns exec did not start");
+            await child.WaitForExitAsync();
+            return child.ExitCode;
+        }
+    }
+
+    /// <summary>Under <c>dotnet Felix.Bench.dll</c> the host is the executable and the assembly its first argument.</summary>
+    private static IEnumerable<string> SelfArguments(string self, string[] arguments) =>
+        Path.GetFileNameWithoutExtension(self) == "dotnet" ? arguments.Prepend(typeof(BenchNamespace).Assembly.Location) : arguments;
 
     public string Name { get; }
 
@@ -37,6 +75,10 @@ internal sealed class BenchNamespace : ICommandRunner, IAsyncDisposable
 
     public static async Task<BenchNamespace> CreateAsync()
     {
+        if (Environment.GetEnvironmentVariable(InsideVariable) is { Length: > 0 } inside)
+        {
+            return new BenchNamespace(inside, inside: true);
+        }
         var netns = new BenchNamespace("felixbench-" + RandomNumberGenerator.GetHexString(6, lowercase: true));
         var result = await netns._inner.RunAsync(new Command("ip", ["netns", "add", netns.Name], null, SetupTimeout), CancellationToken.None);
         return result.Succeeded ? netns : throw new InvalidOperationException($"ip netns add {netns.Name}: {result.StandardError.Trim()}");
@@ -51,7 +93,8 @@ internal sealed class BenchNamespace : ICommandRunner, IAsyncDisposable
             LastRestoreInput = command.StandardInput;
         }
         var result = await _inner.RunAsync(
-            command with { FileName = "ip", Arguments = ["netns", "exec", Name, command.FileName, .. command.Arguments] }, cancellationToken);
+            _inside ? command : command with { FileName = "ip", Arguments = ["netns", "exec", Name, command.FileName, .. command.Arguments] },
+            cancellationToken);
         if (restore)
         {
             RestoreMillis += result.Duration.TotalMilliseconds;
@@ -89,6 +132,11 @@ internal sealed class BenchNamespace : ICommandRunner, IAsyncDisposable
         return RunCheckedAsync("ipset", ["-exist", "restore"], input.ToString());
     }
 
-    public async ValueTask DisposeAsync() =>
-        await _inner.RunAsync(new Command("ip", ["netns", "del", Name], null, SetupTimeout), CancellationToken.None);
+    public async ValueTask DisposeAsync()
+    {
+        if (!_inside)
+        {
+            await _inner.RunAsync(new Command("ip", ["netns", "del", Name], null, SetupTimeout), CancellationToken.None);
+        }
+    }
 }

@@ -1,33 +1,41 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 
 namespace Felix.Dataplane.Ipsets;
 
 /// <summary>Members as <c>ipset</c> reads and prints them.</summary>
 internal static class IpSetMembers
 {
-    /// <summary>An address alone for a host (as the kernel prints even <c>hash:net</c> hosts), else <c>net/prefix</c>.</summary>
-    public static string Format(IPNetwork member) =>
-        member.PrefixLength == HostPrefix(member.BaseAddress)
-            ? member.BaseAddress.ToString()
-            : member.BaseAddress + "/" + member.PrefixLength.ToString(CultureInfo.InvariantCulture);
+    /// <summary>
+    /// Appends an address alone for a host (as the kernel prints even <c>hash:net</c> hosts), else
+    /// <c>net/prefix</c>. Formatted into a buffer: <see cref="IPAddress.ToString"/> would keep the
+    /// text inside every one of 100k address objects for good.
+    /// </summary>
+    public static StringBuilder AppendTo(StringBuilder text, IPNetwork member)
+    {
+        Span<char> buffer = stackalloc char[64];
+        member.BaseAddress.TryFormat(buffer, out var written);
+        text.Append(buffer[..written]);
+        return member.PrefixLength == HostPrefix(member.BaseAddress) ? text : text.Append('/').Append(member.PrefixLength);
+    }
 
     /// <summary>A member of a saved set of <paramref name="family"/>: an address, or a network without host bits.</summary>
-    public static bool TryParse(string text, IpVersion family, out IPNetwork member)
+    public static bool TryParse(ReadOnlySpan<char> text, IpVersion family, out IPNetwork member)
     {
         member = default;
-        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        var slash = text.IndexOf('/');
         var addressText = slash < 0 ? text : text[..slash];
         // Save prints dotted quads and plain IPv6; a scope or a shorthand such as "10" is not a member we wrote.
-        if (addressText.Contains('%', StringComparison.Ordinal) || (family == IpVersion.V4 && addressText.Count(c => c == '.') != 3)
+        if (addressText.Contains('%') || (family == IpVersion.V4 && addressText.Count('.') != 3)
             || !IPAddress.TryParse(addressText, out var address)
             || (address.AddressFamily == AddressFamily.InterNetworkV6) != (family == IpVersion.V6))
         {
             return false;
         }
         var prefix = HostPrefix(address);
-        if (slash >= 0 && (!int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out prefix) || prefix > HostPrefix(address)))
+        if (slash >= 0 && (!int.TryParse(text[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out prefix) || prefix > HostPrefix(address)))
         {
             return false;
         }

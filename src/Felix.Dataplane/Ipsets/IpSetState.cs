@@ -3,9 +3,9 @@ using System.Net;
 namespace Felix.Dataplane.Ipsets;
 
 /// <summary>
-/// One set name, wanted or programmed or both. The kernel's members are never stored: they are
-/// <c>(Members − PendingAdd) ∪ PendingDelete</c>, so a set in step costs one copy of its members and
-/// a member change is one hash operation here and one line to the kernel.
+/// One set name, wanted or programmed or both. The kernel's members are never stored: while the
+/// set exists they are <c>(Members − PendingAdd) ∪ PendingDelete</c>, so a set in step costs one
+/// copy of its members and a member change is one hash operation here and one line to the kernel.
 /// </summary>
 internal sealed class IpSetState(string name)
 {
@@ -38,9 +38,15 @@ internal sealed class IpSetState(string name)
     public bool InStep => Spec is { } spec && Kernel is { } kernel && kernel.Matches(spec) && !NeedsRewrite
         && PendingAdd.Count == 0 && PendingDelete.Count == 0;
 
+    /// <summary>
+    /// Without a set in the kernel there is nothing to patch: it is built whole, and whatever makes
+    /// <see cref="Kernel"/> non-null (a write, a read-back) sets the pending members afresh.
+    /// </summary>
+    private bool TracksDeltas => Kernel is not null;
+
     public void AddMember(IPNetwork member)
     {
-        if (Members.Add(member) && !PendingDelete.Remove(member))
+        if (Members.Add(member) && TracksDeltas && !PendingDelete.Remove(member))
         {
             PendingAdd.Add(member);
         }
@@ -48,7 +54,7 @@ internal sealed class IpSetState(string name)
 
     public void RemoveMember(IPNetwork member)
     {
-        if (Members.Remove(member) && !PendingAdd.Remove(member))
+        if (Members.Remove(member) && TracksDeltas && !PendingAdd.Remove(member))
         {
             PendingDelete.Add(member);
         }
@@ -58,12 +64,15 @@ internal sealed class IpSetState(string name)
     public void Reconcile(IpSetMetadata? kernel, HashSet<IPNetwork> kernelMembers)
     {
         Kernel = kernel;
-        PendingAdd.Clear();
-        PendingDelete.Clear();
+        ClearPending();
         if (Spec is null)
         {
             // Unwanted: it is destroyed whatever it holds, so its members need no copy; wanted again, it is rebuilt.
             NeedsRewrite = true;
+            return;
+        }
+        if (kernel is null)
+        {
             return;
         }
         foreach (var member in Members.Where(m => !kernelMembers.Contains(m)))
@@ -80,8 +89,23 @@ internal sealed class IpSetState(string name)
     public void MarkWritten(IpSetSpec spec)
     {
         Kernel = IpSetMetadata.Of(spec);
+        ClearPending();
+        NeedsRewrite = false;
+    }
+
+    /// <summary>Empties the pending members, and lets go of the room a large rewrite or repair left in them.</summary>
+    public void ClearPending()
+    {
+        const int Keep = 1024;
         PendingAdd.Clear();
         PendingDelete.Clear();
-        NeedsRewrite = false;
+        if (PendingAdd.Capacity > Keep)
+        {
+            PendingAdd.TrimExcess();
+        }
+        if (PendingDelete.Capacity > Keep)
+        {
+            PendingDelete.TrimExcess();
+        }
     }
 }

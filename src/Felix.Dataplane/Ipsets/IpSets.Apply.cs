@@ -243,7 +243,7 @@ public sealed partial class IpSets
         _temporaries.Clear();
         _temporaries.UnionWith(saved.Owned.Keys.Where(IpSetNames.IsTemporary));
         HashSet<IPNetwork> none = [];
-        foreach (var state in _sets.Values)
+        foreach (var state in _sets.Values.Where(s => !saved.Owned.ContainsKey(s.Name)))
         {
             state.Reconcile(null, none);
         }

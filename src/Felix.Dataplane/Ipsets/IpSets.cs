@@ -75,7 +75,7 @@ public sealed partial class IpSets
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(members);
-        var wanted = new HashSet<IPNetwork>(members);
+        var wanted = members as IReadOnlyCollection<IPNetwork> ?? [.. members];
         foreach (var member in wanted)
         {
             spec.Check(member);
@@ -84,10 +84,15 @@ public sealed partial class IpSets
         var state = StateOf(spec.Name);
         state.Spec = spec;
         _unwanted.Remove(spec.Name);
-        foreach (var member in state.Members.Where(m => !wanted.Contains(m)).ToList())
+        if (state.Members.Count > 0)
         {
-            state.RemoveMember(member);
+            var kept = wanted as IReadOnlySet<IPNetwork> ?? wanted.ToHashSet();
+            foreach (var member in state.Members.Where(m => !kept.Contains(m)).ToList())
+            {
+                state.RemoveMember(member);
+            }
         }
+        state.Members.EnsureCapacity(wanted.Count);
         foreach (var member in wanted)
         {
             state.AddMember(member);

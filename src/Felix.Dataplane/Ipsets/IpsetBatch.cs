@@ -45,10 +45,18 @@ internal sealed class IpsetBatch
         Line(IpsetLineKind.Create, $"create {name} {spec.Type.ToIpsetName()} family {spec.Family.ToFamilyName()} hashsize {hashSize.ToString(CultureInfo.InvariantCulture)} maxelem {spec.MaxSize.ToString(CultureInfo.InvariantCulture)}");
     }
 
-    public void Add(string name, IPNetwork member) => Line(IpsetLineKind.Add, $"add {name} {IpSetMembers.Format(member)}");
+    public void Add(string name, IPNetwork member)
+    {
+        _lines.Add((IpsetLineKind.Add, _owner));
+        IpSetMembers.AppendTo(_text.Append("add ").Append(name).Append(' '), member).Append('\n');
+    }
 
     /// <summary>With <c>-exist</c>: a member already gone is what we wanted, not an error.</summary>
-    public void Delete(string name, IPNetwork member) => Line(IpsetLineKind.Delete, $"del {name} {IpSetMembers.Format(member)} -exist");
+    public void Delete(string name, IPNetwork member)
+    {
+        _lines.Add((IpsetLineKind.Delete, _owner));
+        IpSetMembers.AppendTo(_text.Append("del ").Append(name).Append(' '), member).Append(" -exist\n");
+    }
 
     public void Swap(string from, string to) => Line(IpsetLineKind.Swap, $"swap {from} {to}");
 

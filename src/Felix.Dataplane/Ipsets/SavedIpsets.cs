@@ -48,7 +48,7 @@ internal sealed class SavedIpsets
                 var name = rest[..space];
                 if (name.StartsWith(IpSetNames.OwnedPrefix) && owned.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name, out var set))
                 {
-                    set.AddSavedMember(rest[(space + 1)..].ToString());
+                    set.AddSavedMember(rest[(space + 1)..]);
                 }
                 continue;
             }
@@ -131,7 +131,7 @@ internal sealed class SavedIpset
         return new SavedIpset(words[1], type, family, maxElem, plain && type is not null && family is not null);
     }
 
-    internal void AddSavedMember(string text)
+    internal void AddSavedMember(ReadOnlySpan<char> text)
     {
         if (!Plain || Family is not { } family)
         {
