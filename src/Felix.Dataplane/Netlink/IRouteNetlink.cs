@@ -1,0 +1,113 @@
+using System.Net;
+
+namespace Felix.Dataplane.Netlink;
+
+/// <summary>
+/// The seam through which the dataplane talks rtnetlink in its own network namespace: links,
+/// routes, neighbours and link events. The real one is <see cref="RouteNetlink"/>; unit tests
+/// substitute a fake. Calls are synchronous: each is a few microseconds of kernel work, and the
+/// apply loop is their only caller.
+/// </summary>
+public interface IRouteNetlink : IDisposable
+{
+    /// <summary>Every link in the namespace.</summary>
+    /// <exception cref="NetlinkException">The dump failed (after retrying interrupted dumps).</exception>
+    IReadOnlyList<LinkInfo> ListLinks();
+
+    /// <summary>The unicast routes of the main table of <paramref name="family"/> whose protocol is <paramref name="protocol"/>.</summary>
+    /// <exception cref="NetlinkException">The dump failed (after retrying interrupted dumps).</exception>
+    IReadOnlyList<RouteSpec> ListRoutes(IpVersion family, byte protocol);
+
+    /// <summary>
+    /// Sends every request, pipelined, each asking for an acknowledgement, and returns one result per
+    /// request in order: null when the kernel acknowledged it, else the error it answered with. A
+    /// refused request does not stop the ones after it.
+    /// </summary>
+    /// <exception cref="NetlinkException">The socket itself failed; requests may or may not have taken effect.</exception>
+    IReadOnlyList<NetlinkError?> Execute(IReadOnlyList<NetlinkRequest> requests);
+
+    /// <summary>
+    /// Link changes as the kernel announces them, from the moment of the call, until cancelled.
+    /// <see cref="LinkEventsLost"/> means the kernel dropped some (its buffer overflowed): list the
+    /// links again.
+    /// </summary>
+    IAsyncEnumerable<LinkEvent> WatchLinksAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>A link as <c>RTM_NEWLINK</c> describes it.</summary>
+/// <param name="IsUp">Administratively up (<c>IFF_UP</c>).</param>
+/// <param name="Address">The link-layer address, when it has one.</param>
+public sealed record LinkInfo(int Index, string Name, bool IsUp, byte[]? Address);
+
+/// <summary>How far a route reaches (<c>rtm_scope</c>).</summary>
+public enum RouteScope : byte
+{
+    Universe = 0,
+    Link = 253,
+    Host = 254,
+}
+
+/// <summary>
+/// A route in the main table: to <see cref="Destination"/> out of <see cref="InterfaceIndex"/>
+/// (0: none given, the kernel picks by the gateway), optionally via <see cref="Gateway"/>
+/// (<see cref="OnLink"/>: without the kernel checking the gateway is reachable on that link).
+/// </summary>
+public sealed record RouteSpec(IPNetwork Destination, int InterfaceIndex, IPAddress? Gateway, bool OnLink, RouteScope Scope, byte Protocol);
+
+/// <summary>A change to ask the kernel for; see <see cref="IRouteNetlink.Execute"/>.</summary>
+public abstract record NetlinkRequest;
+
+/// <summary>Sets <c>IFF_UP</c> on the link.</summary>
+public sealed record SetLinkUp(int InterfaceIndex) : NetlinkRequest;
+
+/// <summary>Adds the route, or replaces the one to the same destination (<c>NLM_F_CREATE | NLM_F_REPLACE</c>).</summary>
+public sealed record ReplaceRoute(RouteSpec Route) : NetlinkRequest;
+
+/// <summary>Deletes the route to that destination with that protocol.</summary>
+public sealed record DeleteRoute(RouteSpec Route) : NetlinkRequest;
+
+/// <summary>A permanent neighbour entry: <paramref name="Address"/> is at <paramref name="LinkAddress"/> on the link.</summary>
+public sealed record ReplaceNeighbor(int InterfaceIndex, IPAddress Address, byte[] LinkAddress) : NetlinkRequest;
+
+/// <summary>A proxy entry (<c>NTF_PROXY</c>): the host answers neighbour solicitations for <paramref name="Address"/> on the link.</summary>
+public sealed record ReplaceProxyNeighbor(int InterfaceIndex, IPAddress Address) : NetlinkRequest;
+
+/// <summary>The kernel's answer to one request: an errno (positive, e.g. 19 for ENODEV), its name and the extended-ack message if it sent one.</summary>
+public sealed record NetlinkError(int Errno, string Name, string? Message)
+{
+    public const int NoSuchProcess = 3;
+    public const int NoSuchDevice = 19;
+    public const int Exists = 17;
+
+    public override string ToString() => Message is null ? $"{Name} ({Errno})" : $"{Name} ({Errno}): {Message}";
+}
+
+/// <summary>A link event; see <see cref="IRouteNetlink.WatchLinksAsync"/>.</summary>
+public abstract record LinkEvent;
+
+/// <summary>A link appeared or changed.</summary>
+public sealed record LinkUpdated(LinkInfo Link) : LinkEvent;
+
+/// <summary>A link went away.</summary>
+public sealed record LinkDeleted(int Index, string Name) : LinkEvent;
+
+/// <summary>The kernel dropped events (<c>ENOBUFS</c>): whatever was derived from them must be resynced.</summary>
+public sealed record LinkEventsLost : LinkEvent;
+
+/// <summary>The netlink socket failed, or the kernel's answer could not be read.</summary>
+public sealed class NetlinkException : Exception
+{
+    public NetlinkException()
+    {
+    }
+
+    public NetlinkException(string message)
+        : base(message)
+    {
+    }
+
+    public NetlinkException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
