@@ -27,7 +27,7 @@ public interface IRouteNetlink : IDisposable
     IReadOnlyList<NetlinkError?> Execute(IReadOnlyList<NetlinkRequest> requests);
 
     /// <summary>
-    /// Link changes as the kernel announces them, from the moment of the call, until cancelled.
+    /// Link changes as the kernel announces them, until cancelled; one watcher at a time.
     /// <see cref="LinkEventsLost"/> means the kernel dropped some (its buffer overflowed): list the
     /// links again.
     /// </summary>

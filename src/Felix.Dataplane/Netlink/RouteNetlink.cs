@@ -1,0 +1,257 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Felix.Dataplane.Netlink.Interop;
+using static Felix.Dataplane.Netlink.Interop.NetlinkConstants;
+
+namespace Felix.Dataplane.Netlink;
+
+/// <summary>
+/// Design: <see cref="IRouteNetlink"/> over a <c>NETLINK_ROUTE</c> socket of the process's own
+/// network namespace. Requests are pipelined: up to <see cref="Window"/> of them go to the kernel
+/// in one datagram (rtnetlink handles each message of a datagram in turn, in the sender's call),
+/// then their acknowledgements are read back and matched by sequence number — so 10k routes cost
+/// 10k/<see cref="Window"/> system-call pairs, not 10k. The window also bounds how many acks can
+/// queue at once, which keeps them inside the socket's receive buffer. Dumps are read until
+/// <c>NLMSG_DONE</c> and started again if the kernel flags them interrupted
+/// (<c>NLM_F_DUMP_INTR</c>: the table changed while it was being dumped). Link events come from a
+/// second socket, subscribed to <c>RTMGRP_LINK</c>, read on a thread of their own.
+/// </summary>
+public sealed class RouteNetlink : IRouteNetlink
+{
+    /// <summary>Requests per datagram: 256 acks of about 1 KiB of buffer each fit the 1 MiB receive buffer.</summary>
+    public const int Window = 256;
+
+    private const int ReceiveBufferBytes = 1 << 20;
+    private const int MaxDumpAttempts = 5;
+    private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly NetlinkSocket _socket;
+    private readonly NetlinkSocket _events;
+    private readonly byte[] _send = new byte[Window * RtnetlinkMessages.MaxRequestSize];
+    private readonly byte[] _receive = new byte[256 * 1024];
+    private uint _sequence;
+
+    private int _watching;
+
+    private RouteNetlink(NetlinkSocket socket, NetlinkSocket events)
+    {
+        _socket = socket;
+        _events = events;
+        _sequence = (uint)Environment.TickCount;
+    }
+
+    /// <summary>
+    /// Opens both sockets in the calling thread's network namespace — the event socket too, so that
+    /// it is in the same namespace whoever watches it later, and it collects link events from now on.
+    /// </summary>
+    /// <exception cref="NetlinkException">A socket could not be opened.</exception>
+    public static RouteNetlink Open()
+    {
+        var socket = NetlinkSocket.Open(NETLINK_ROUTE, 0, AnswerTimeout, ReceiveBufferBytes);
+        try
+        {
+            return new RouteNetlink(socket, NetlinkSocket.Open(NETLINK_ROUTE, RTMGRP_LINK, TimeSpan.Zero, ReceiveBufferBytes));
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    public IReadOnlyList<LinkInfo> ListLinks() =>
+        Dump(
+            (ref NetlinkWriter writer, uint sequence) => RtnetlinkMessages.WriteLinkDump(ref writer, sequence),
+            (NetlinkMessage message) => message.Header.nlmsg_type == RTM_NEWLINK ? RtnetlinkMessages.DecodeLink(message) : null);
+
+    public IReadOnlyList<RouteSpec> ListRoutes(IpVersion family, byte protocol) =>
+        Dump(
+            (ref NetlinkWriter writer, uint sequence) => RtnetlinkMessages.WriteRouteDump(ref writer, sequence, family, protocol),
+            (NetlinkMessage message) => message.Header.nlmsg_type == RTM_NEWROUTE && RtnetlinkMessages.DecodeRoute(message) is { } route
+                && route.Protocol == protocol ? route : null);
+
+    public IReadOnlyList<NetlinkError?> Execute(IReadOnlyList<NetlinkRequest> requests)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        var results = new NetlinkError?[requests.Count];
+        for (var start = 0; start < requests.Count; start += Window)
+        {
+            var count = Math.Min(Window, requests.Count - start);
+            var first = _sequence + 1;
+            var writer = new NetlinkWriter(_send);
+            for (var i = 0; i < count; i++)
+            {
+                RtnetlinkMessages.Write(ref writer, requests[start + i], ++_sequence);
+            }
+            _socket.Send(writer.Written);
+            try
+            {
+                ReadAcknowledgements(results.AsSpan(start, count), first);
+            }
+            catch (MalformedNetlinkException e)
+            {
+                throw new NetlinkException($"the kernel's acknowledgements could not be read: {e.Message}", e);
+            }
+        }
+        return results;
+    }
+
+    public async IAsyncEnumerable<LinkEvent> WatchLinksAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _watching, 1) != 0)
+        {
+            throw new InvalidOperationException("link events are already being watched");
+        }
+        var events = Channel.CreateUnbounded<LinkEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var reader = Task.Factory.StartNew(() => ReadLinkEvents(_events, events.Writer, cancellationToken), cancellationToken,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        try
+        {
+            await foreach (var linkEvent in events.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return linkEvent;
+            }
+        }
+        finally
+        {
+            await reader.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            Volatile.Write(ref _watching, 0);
+        }
+    }
+
+    public void Dispose()
+    {
+        _socket.Dispose();
+        _events.Dispose();
+    }
+
+    private delegate void RequestWriter(ref NetlinkWriter writer, uint sequence);
+
+    private delegate T? MessageDecoder<T>(NetlinkMessage message)
+        where T : class;
+
+    private List<T> Dump<T>(RequestWriter request, MessageDecoder<T> decode)
+        where T : class
+    {
+        try
+        {
+            return DumpOnce(request, decode);
+        }
+        catch (MalformedNetlinkException e)
+        {
+            throw new NetlinkException($"the kernel's answer to a dump could not be read: {e.Message}", e);
+        }
+    }
+
+    private List<T> DumpOnce<T>(RequestWriter request, MessageDecoder<T> decode)
+        where T : class
+    {
+        for (var attempt = 1; attempt <= MaxDumpAttempts; attempt++)
+        {
+            var sequence = ++_sequence;
+            var writer = new NetlinkWriter(_send);
+            request(ref writer, sequence);
+            _socket.Send(writer.Written);
+            var (items, interrupted) = ReadDump(sequence, decode);
+            if (!interrupted)
+            {
+                return items;
+            }
+        }
+        throw new NetlinkException($"the kernel interrupted the dump {MaxDumpAttempts} times (the table kept changing while it was read)");
+    }
+
+    private (List<T> Items, bool Interrupted) ReadDump<T>(uint sequence, MessageDecoder<T> decode)
+        where T : class
+    {
+        var items = new List<T>();
+        var interrupted = false;
+        while (true)
+        {
+            var reader = new NetlinkReader(_receive.AsSpan(0, _socket.Receive(_receive)));
+            while (reader.TryRead(out var message))
+            {
+                if (message.Header.nlmsg_seq != sequence)
+                {
+                    continue; // An answer to an earlier request that timed out: not ours to read now.
+                }
+                interrupted |= (message.Header.nlmsg_flags & NLM_F_DUMP_INTR) != 0;
+                switch (message.Header.nlmsg_type)
+                {
+                    case NLMSG_DONE:
+                        return (items, interrupted);
+                    case NLMSG_ERROR:
+                        var (errno, text) = RtnetlinkMessages.DecodeError(message);
+                        throw new NetlinkException($"dump refused: {new NetlinkError(errno, Errno.Name(errno), text)}");
+                    default:
+                        if (decode(message) is { } item)
+                        {
+                            items.Add(item);
+                        }
+                        break;
+                }
+            }
+        }
+    }
+
+    private void ReadAcknowledgements(Span<NetlinkError?> results, uint first)
+    {
+        var pending = results.Length;
+        var seen = new bool[results.Length];
+        while (pending > 0)
+        {
+            var reader = new NetlinkReader(_receive.AsSpan(0, _socket.Receive(_receive)));
+            while (reader.TryRead(out var message))
+            {
+                var index = unchecked((int)(message.Header.nlmsg_seq - first));
+                if (message.Header.nlmsg_type != NLMSG_ERROR || index < 0 || index >= results.Length || seen[index])
+                {
+                    continue;
+                }
+                var (errno, text) = RtnetlinkMessages.DecodeError(message);
+                results[index] = errno == 0 ? null : new NetlinkError(errno, Errno.Name(errno), text);
+                seen[index] = true;
+                pending--;
+            }
+        }
+    }
+
+    private static void ReadLinkEvents(NetlinkSocket socket, ChannelWriter<LinkEvent> events, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[256 * 1024];
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                // Polled with a short timeout so a cancelled watch lets go of its thread promptly.
+                if (!socket.WaitReadable(200))
+                {
+                    continue;
+                }
+                int length;
+                try
+                {
+                    length = socket.Receive(buffer);
+                }
+                catch (NetlinkOverrunException)
+                {
+                    events.TryWrite(new LinkEventsLost());
+                    continue;
+                }
+                var reader = new NetlinkReader(buffer.AsSpan(0, length));
+                while (reader.TryRead(out var message))
+                {
+                    if (message.Header.nlmsg_type is RTM_NEWLINK or RTM_DELLINK && RtnetlinkMessages.DecodeLink(message) is { } link)
+                    {
+                        events.TryWrite(message.Header.nlmsg_type == RTM_NEWLINK ? new LinkUpdated(link) : new LinkDeleted(link.Index, link.Name));
+                    }
+                }
+            }
+            events.TryComplete();
+        }
+        catch (Exception e) when (e is NetlinkException or MalformedNetlinkException or ObjectDisposedException)
+        {
+            events.TryComplete(e);
+        }
+    }
+}

@@ -1,0 +1,176 @@
+using System.Net;
+using Felix.Dataplane;
+using Felix.Dataplane.Netlink;
+using Felix.IntegrationTests.Fixtures;
+
+namespace Felix.IntegrationTests.Netlink;
+
+/// <summary>
+/// <see cref="RouteNetlink"/> against the real kernel, opened inside a test namespace: what it
+/// programs is what <c>ip</c> shows there, what <c>ip</c> programs is what it reads back, the
+/// kernel's refusals come back as errnos per request, and link events arrive.
+/// </summary>
+public sealed class RouteNetlinkTests
+{
+    private const byte Protocol = 80;
+
+    public RouteNetlinkTests()
+    {
+        Require.Root();
+    }
+
+    [Fact]
+    public async Task Links_are_listed_and_set_up()
+    {
+        await using var net = new NetworkNamespaces();
+        var host = await net.CreateNamespaceAsync("links");
+        await host.IpCheckedAsync("link", "add", "cali0123456789a", "type", "veth", "peer", "name", "peer0");
+        using var netlink = Open(host);
+
+        var links = netlink.ListLinks();
+        var cali = Assert.Single(links, l => l.Name == "cali0123456789a");
+        Assert.False(cali.IsUp);
+        Assert.Equal(6, cali.Address!.Length);
+        Assert.Contains(links, l => l.Name == "lo");
+
+        Assert.Equal([null], netlink.Execute([new SetLinkUp(cali.Index)]));
+        Assert.True(Assert.Single(netlink.ListLinks(), l => l.Name == "cali0123456789a").IsUp);
+        Assert.Contains("UP", (await host.IpCheckedAsync("link", "show", "cali0123456789a")).StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("10.65.0.7/32", "-4")]
+    [InlineData("fd65::7/128", "-6")]
+    public async Task Routes_are_added_read_back_replaced_and_deleted_only_with_our_protocol(string destination, string family)
+    {
+        await using var net = new NetworkNamespaces();
+        var host = await net.CreateNamespaceAsync("routes");
+        await host.IpCheckedAsync("link", "add", "caliA", "type", "veth", "peer", "name", "peerA");
+        await host.IpCheckedAsync("link", "set", "caliA", "up");
+        await host.IpCheckedAsync("link", "set", "peerA", "up");
+        using var netlink = Open(host);
+        var index = netlink.ListLinks().Single(l => l.Name == "caliA").Index;
+        var version = family == "-6" ? IpVersion.V6 : IpVersion.V4;
+        var scope = version == IpVersion.V6 ? RouteScope.Universe : RouteScope.Link;
+        var route = new RouteSpec(IPNetwork.Parse(destination), index, null, false, scope, Protocol);
+
+        Assert.Equal([null], netlink.Execute([new ReplaceRoute(route)]));
+        Assert.Equal([route], netlink.ListRoutes(version, Protocol));
+        var shown = (await host.IpCheckedAsync(family, "route", "show", "proto", "80")).StandardOutput;
+        Assert.Contains($"{IPNetwork.Parse(destination).BaseAddress} dev caliA", shown, StringComparison.Ordinal);
+
+        Assert.Equal([null], netlink.Execute([new ReplaceRoute(route)]));
+        Assert.Single(netlink.ListRoutes(version, Protocol));
+
+        await host.IpCheckedAsync(family, "route", "add", version == IpVersion.V6 ? "fd65::99/128" : "10.65.0.99/32", "dev", "caliA", "proto", "static");
+        Assert.Equal([route], netlink.ListRoutes(version, Protocol));
+        var foreign = new RouteSpec(IPNetwork.Parse(version == IpVersion.V6 ? "fd65::99/128" : "10.65.0.99/32"), index, null, false, scope, Protocol);
+        var refused = Assert.Single(netlink.Execute([new DeleteRoute(foreign)]));
+        Assert.NotNull(refused);
+        Assert.Contains(version == IpVersion.V6 ? "fd65::99" : "10.65.0.99", (await host.IpCheckedAsync(family, "route", "show")).StandardOutput, StringComparison.Ordinal);
+
+        Assert.Equal([null], netlink.Execute([new DeleteRoute(route)]));
+        Assert.Empty(netlink.ListRoutes(version, Protocol));
+    }
+
+    [Fact]
+    public async Task Each_request_of_a_batch_gets_its_own_answer()
+    {
+        await using var net = new NetworkNamespaces();
+        var host = await net.CreateNamespaceAsync("batch");
+        await host.IpCheckedAsync("link", "add", "caliB", "type", "veth", "peer", "name", "peerB");
+        await host.IpCheckedAsync("link", "set", "caliB", "up");
+        using var netlink = Open(host);
+        var index = netlink.ListLinks().Single(l => l.Name == "caliB").Index;
+        var requests = new List<NetlinkRequest>();
+        for (var i = 0; i < 600; i++)
+        {
+            var target = i == 300 ? 999_999 : index;
+            requests.Add(new ReplaceRoute(new RouteSpec(IPNetwork.Parse($"10.66.{i / 256}.{i % 256}/32"), target, null, false, RouteScope.Link, Protocol)));
+        }
+
+        var results = netlink.Execute(requests);
+
+        Assert.Equal(600, results.Count);
+        Assert.Equal(NetlinkError.NoSuchDevice, results[300]!.Errno);
+        Assert.Equal(599, results.Count(r => r is null));
+        Assert.Equal(599, netlink.ListRoutes(IpVersion.V4, Protocol).Count);
+    }
+
+    [Fact]
+    public async Task Routes_via_a_gateway_on_link_and_neighbours_are_programmed()
+    {
+        await using var net = new NetworkNamespaces();
+        var host = await net.CreateNamespaceAsync("neigh");
+        await host.IpCheckedAsync("link", "add", "caliC", "type", "veth", "peer", "name", "peerC");
+        await host.IpCheckedAsync("link", "set", "caliC", "up");
+        using var netlink = Open(host);
+        var index = netlink.ListLinks().Single(l => l.Name == "caliC").Index;
+        var remote = new RouteSpec(IPNetwork.Parse("10.67.0.5/32"), index, IPAddress.Parse("192.0.2.1"), true, RouteScope.Universe, Protocol);
+        byte[] mac = [0x96, 0xc4, 0x86, 0x4d, 0xd7, 0x2c];
+
+        var results = netlink.Execute([
+            new ReplaceRoute(remote),
+            new ReplaceNeighbor(index, IPAddress.Parse("10.67.0.9"), mac),
+            new ReplaceNeighbor(index, IPAddress.Parse("fd67::9"), mac),
+            new ReplaceProxyNeighbor(index, IPAddress.Parse("fe80::1")),
+        ]);
+
+        Assert.All(results, r => Assert.Null(r));
+        Assert.Equal([remote], netlink.ListRoutes(IpVersion.V4, Protocol));
+        Assert.Contains("10.67.0.9 lladdr 96:c4:86:4d:d7:2c PERMANENT", (await host.IpCheckedAsync("-4", "neigh", "show", "dev", "caliC")).StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("fd67::9 lladdr 96:c4:86:4d:d7:2c PERMANENT", (await host.IpCheckedAsync("-6", "neigh", "show", "dev", "caliC")).StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("fe80::1", (await host.IpCheckedAsync("-6", "neigh", "show", "proxy", "dev", "caliC")).StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_errors_extended_ack_message_is_passed_on()
+    {
+        await using var net = new NetworkNamespaces();
+        var host = await net.CreateNamespaceAsync("extack");
+        using var netlink = Open(host);
+
+        var route = new RouteSpec(IPNetwork.Parse("10.68.0.1/32"), 1, IPAddress.Parse("fd00::1"), false, RouteScope.Universe, Protocol);
+        var error = Assert.Single(netlink.Execute([new ReplaceRoute(route)]));
+
+        Assert.NotNull(error);
+        Assert.NotEqual(0, error.Errno);
+        Assert.False(string.IsNullOrEmpty(error.Message), $"no extended ack message in {error}");
+    }
+
+    [Fact]
+    public async Task Link_events_arrive_for_links_added_and_deleted()
+    {
+        await using var net = new NetworkNamespaces();
+        var host = await net.CreateNamespaceAsync("events");
+        using var netlink = Open(host);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var seen = new List<LinkEvent>();
+        var watching = Task.Run(async () =>
+        {
+            await foreach (var linkEvent in netlink.WatchLinksAsync(cancel.Token))
+            {
+                lock (seen)
+                {
+                    seen.Add(linkEvent);
+                }
+                if (linkEvent is LinkDeleted { Name: "caliD" })
+                {
+                    return;
+                }
+            }
+        });
+
+        await host.IpCheckedAsync("link", "add", "caliD", "type", "veth", "peer", "name", "peerD");
+        await host.IpCheckedAsync("link", "del", "caliD");
+        await watching;
+
+        lock (seen)
+        {
+            Assert.Contains(seen, e => e is LinkUpdated { Link.Name: "caliD" });
+            Assert.Contains(seen, e => e is LinkDeleted { Name: "caliD" });
+        }
+    }
+
+    private static RouteNetlink Open(NetNs netns) => NetworkNamespace.Run(netns.Name, RouteNetlink.Open);
+}
