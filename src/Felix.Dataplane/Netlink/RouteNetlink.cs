@@ -103,7 +103,9 @@ public sealed class RouteNetlink : IRouteNetlink
             throw new InvalidOperationException("link events are already being watched");
         }
         var events = Channel.CreateUnbounded<LinkEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var reader = Task.Factory.StartNew(() => ReadLinkEvents(_events, events.Writer, cancellationToken), cancellationToken,
+        // Cancelled too when the caller stops enumerating early, so the reading thread ends with the watch.
+        using var watch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var reader = Task.Factory.StartNew(() => ReadLinkEvents(_events, events.Writer, watch.Token), watch.Token,
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
@@ -114,6 +116,7 @@ public sealed class RouteNetlink : IRouteNetlink
         }
         finally
         {
+            await watch.CancelAsync().ConfigureAwait(false);
             await reader.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             Volatile.Write(ref _watching, 0);
         }
