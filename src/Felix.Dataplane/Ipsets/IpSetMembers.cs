@@ -39,15 +39,12 @@ internal static class IpSetMembers
         {
             return false;
         }
-        try
-        {
-            member = new IPNetwork(address, prefix);
-            return true;
-        }
-        catch (ArgumentException)
+        if (IpNetworks.TryCreate(address, prefix) is not { } network)
         {
             return false;
         }
+        member = network;
+        return true;
     }
 
     private static int HostPrefix(IPAddress address) => address.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32;

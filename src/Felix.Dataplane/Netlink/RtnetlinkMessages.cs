@@ -171,15 +171,8 @@ internal static class RtnetlinkMessages
             return null;
         }
         destination ??= hostPrefix == 32 ? IPAddress.Any : IPAddress.IPv6Any;
-        IPNetwork network;
-        try
-        {
-            network = new IPNetwork(destination, route.rtm_dst_len);
-        }
-        catch (ArgumentException)
-        {
-            throw new MalformedNetlinkException($"route to {destination}/{route.rtm_dst_len} has host bits set");
-        }
+        var network = IpNetworks.TryCreate(destination, route.rtm_dst_len)
+            ?? throw new MalformedNetlinkException($"route to {destination}/{route.rtm_dst_len} has host bits set");
         return new RouteSpec(network, interfaceIndex, gateway, (route.rtm_flags & RTNH_F_ONLINK) != 0, (RouteScope)route.rtm_scope, route.rtm_protocol);
     }
 
@@ -191,13 +184,14 @@ internal static class RtnetlinkMessages
         if ((message.Header.nlmsg_flags & NLM_F_ACK_TLVS) != 0)
         {
             // Capped: only the request's header is echoed, and the TLVs follow it; otherwise the whole request is.
-            var echoed = (message.Header.nlmsg_flags & NLM_F_CAPPED) != 0 ? 16 : (int)error.msg.nlmsg_len;
-            var offset = NetlinkWriter.Align(4 + echoed);
+            // The echoed length comes from the wire: reckoned in 64 bits, so no value can wrap around.
+            var echoed = (message.Header.nlmsg_flags & NLM_F_CAPPED) != 0 ? 16L : error.msg.nlmsg_len;
+            var offset = (4 + echoed + NLMSG_ALIGNTO - 1) & ~(NLMSG_ALIGNTO - 1L);
             if (offset > message.Payload.Length)
             {
                 throw new MalformedNetlinkException($"error message of {message.Payload.Length} bytes claims TLVs after byte {offset}");
             }
-            var attributes = new AttributeReader(message.Payload[offset..]);
+            var attributes = new AttributeReader(message.Payload[(int)offset..]);
             while (attributes.TryRead(out var type, out var value))
             {
                 if (type == NLMSGERR_ATTR_MSG)

@@ -1,0 +1,31 @@
+using System.Net;
+
+namespace Felix.Dataplane;
+
+/// <summary>
+/// <see cref="IPNetwork"/>'s constructor quietly clears the bits of the base address past the
+/// prefix, so <c>10.65.0.7/24</c> becomes <c>10.65.0.0/24</c>. Where an address and prefix come from
+/// the wire, such a value is not something the kernel would send: it is checked before it is built.
+/// </summary>
+public static class IpNetworks
+{
+    /// <summary>The network of <paramref name="address"/>/<paramref name="prefix"/>, or null when the address has bits set past the prefix or the prefix is out of range.</summary>
+    public static IPNetwork? TryCreate(IPAddress address, int prefix)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out var length);
+        if (prefix < 0 || prefix > length * 8)
+        {
+            return null;
+        }
+        for (var bit = prefix; bit < length * 8; bit++)
+        {
+            if ((bytes[bit / 8] & (0x80 >> (bit % 8))) != 0)
+            {
+                return null;
+            }
+        }
+        return new IPNetwork(address, prefix);
+    }
+}
