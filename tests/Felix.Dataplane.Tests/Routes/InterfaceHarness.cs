@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Text;
+using Felix.Dataplane.Routes;
+using Felix.Dataplane.Tests.Fakes;
+using Felix.Dataplane.Tests.Ipsets;
+using Prometheus;
+
+namespace Felix.Dataplane.Tests.Routes;
+
+/// <summary>Configurators over one fake namespace (links and <c>/proc/sys/net</c>), with their metrics, log and a clock the test moves.</summary>
+internal sealed class InterfaceHarness(bool kernelIpv6 = true)
+{
+    private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
+
+    public static readonly InterfaceConfiguratorOptions Options = new()
+    {
+        RefreshInterval = TimeSpan.FromSeconds(90),
+        InitialRetryDelay = TimeSpan.FromSeconds(1),
+        MaxRetryDelay = TimeSpan.FromSeconds(60),
+    };
+
+    public FakeLinks Links { get; } = new();
+
+    public FakeSysctls Sysctls { get; } = new(kernelIpv6);
+
+    public ManualClock Clock { get; } = new();
+
+    public ListLogger Log { get; } = new();
+
+    public InterfaceConfigurator New(InterfaceConfiguratorOptions? options = null) =>
+        new(Links, Sysctls, new InterfaceMetrics(Metrics.WithCustomRegistry(_registry)), Log, options ?? Options, Clock);
+
+    /// <summary>A new veth end, as the kernel makes it: parameters at their defaults, down unless said.</summary>
+    public int CreateInterface(string name, bool up = false, bool ipv6 = true)
+    {
+        Sysctls.AddInterface(name, ipv6);
+        return Links.Add(name, up);
+    }
+
+    public void DeleteInterface(string name)
+    {
+        Sysctls.RemoveInterface(name);
+        Links.Remove(name);
+    }
+
+    /// <summary>Passes on the link events the fake kernel has sent, as the driver does.</summary>
+    public void Deliver(InterfaceConfigurator configurator)
+    {
+        while (Links.Events.TryDequeue(out var linkEvent))
+        {
+            configurator.OnLinkEvent(linkEvent);
+        }
+    }
+
+    /// <summary>The value of an unlabelled metric as <c>/metrics</c> shows it.</summary>
+    public double Metric(string name)
+    {
+        using var stream = new MemoryStream();
+        _registry.CollectAndExportAsTextAsync(stream).GetAwaiter().GetResult();
+        var line = Encoding.UTF8.GetString(stream.ToArray()).Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+        return double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+    }
+}
