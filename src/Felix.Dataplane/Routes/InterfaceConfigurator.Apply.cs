@@ -180,6 +180,11 @@ public sealed partial class InterfaceConfigurator
                 LogRepaired(_logger, name, string.Join(", ", p.Changes));
             }
         }
+        else if (p.Changes.Count == 0 && link.IsUp)
+        {
+            // Found as wanted (a restart): not worth a line per interface at start.
+            LogAlreadyConfigured(_logger, name, link.Index);
+        }
         else if (_logger.IsEnabled(LogLevel.Information))
         {
             var changes = p.Changes.Count == 0 ? "none changed" : string.Join(", ", p.Changes);

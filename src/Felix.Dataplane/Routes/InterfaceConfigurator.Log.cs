@@ -7,6 +7,9 @@ public sealed partial class InterfaceConfigurator
     [LoggerMessage(Level = LogLevel.Information, Message = "Configured workload interface {Interface} (link {Index}); parameters set: {Changes}; netlink: {Requests}")]
     private static partial void LogConfigured(ILogger logger, string @interface, int index, string changes, string requests);
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Workload interface {Interface} (link {Index}) was already configured")]
+    private static partial void LogAlreadyConfigured(ILogger logger, string @interface, int index);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Workload interface {Interface} had been changed by someone else; set back: {Changes}")]
     private static partial void LogRepaired(ILogger logger, string @interface, string changes);
 
