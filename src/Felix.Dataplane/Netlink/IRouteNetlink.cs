@@ -60,8 +60,14 @@ public abstract record NetlinkRequest;
 /// <summary>Sets <c>IFF_UP</c> on the link.</summary>
 public sealed record SetLinkUp(int InterfaceIndex) : NetlinkRequest;
 
-/// <summary>Adds the route, or replaces the one to the same destination (<c>NLM_F_CREATE | NLM_F_REPLACE</c>).</summary>
+/// <summary>Adds the route, or replaces the one to the same destination (<c>NLM_F_CREATE | NLM_F_REPLACE</c>), whatever its protocol.</summary>
 public sealed record ReplaceRoute(RouteSpec Route) : NetlinkRequest;
+
+/// <summary>
+/// Adds the route only if no route to that destination exists (<c>NLM_F_CREATE | NLM_F_EXCL</c>):
+/// <c>EEXIST</c> means another route, perhaps of another protocol, already holds it.
+/// </summary>
+public sealed record AddRoute(RouteSpec Route) : NetlinkRequest;
 
 /// <summary>Deletes the route to that destination with that protocol.</summary>
 public sealed record DeleteRoute(RouteSpec Route) : NetlinkRequest;

@@ -30,6 +30,9 @@ internal static class RtnetlinkMessages
             case ReplaceRoute replace:
                 WriteRoute(ref writer, RTM_NEWROUTE, Request | NLM_F_CREATE | NLM_F_REPLACE, sequence, replace.Route, deleting: false);
                 return;
+            case AddRoute add:
+                WriteRoute(ref writer, RTM_NEWROUTE, Request | NLM_F_CREATE | NLM_F_EXCL, sequence, add.Route, deleting: false);
+                return;
             case DeleteRoute delete:
                 WriteRoute(ref writer, RTM_DELROUTE, Request, sequence, delete.Route, deleting: true);
                 return;

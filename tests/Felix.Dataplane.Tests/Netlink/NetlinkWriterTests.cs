@@ -48,6 +48,13 @@ public sealed class NetlinkWriterTests
             "0800 0100 0a410200 0800 0500 c0a80303"
         },
         {
+            "add only where no route is: REQUEST|ACK|EXCL|CREATE",
+            new AddRoute(new RouteSpec(IPNetwork.Parse("10.65.0.7/32"), 5, null, false, RouteScope.Link, Proto)),
+            "2c000000 1800 0506 01000000 00000000 " +
+            "02 20 00 00 fe 50 fd 01 00000000 " +
+            "0800 0100 0a410007 0800 0400 05000000"
+        },
+        {
             "delete of our route: our protocol, scope nowhere, no type",
             new DeleteRoute(new RouteSpec(IPNetwork.Parse("10.65.0.7/32"), 5, null, false, RouteScope.Link, Proto)),
             "2c000000 1900 0500 01000000 00000000 " +

@@ -65,6 +65,8 @@ public sealed class RouteNetlinkTests
         await host.IpCheckedAsync(family, "route", "add", version == IpVersion.V6 ? "fd65::99/128" : "10.65.0.99/32", "dev", "caliA", "proto", "static");
         Assert.Equal([route], netlink.ListRoutes(version, Protocol));
         var foreign = new RouteSpec(IPNetwork.Parse(version == IpVersion.V6 ? "fd65::99/128" : "10.65.0.99/32"), index, null, false, scope, Protocol);
+        Assert.Equal(NetlinkError.Exists, Assert.Single(netlink.Execute([new AddRoute(foreign)]))!.Errno);
+        Assert.Equal([route], netlink.ListRoutes(version, Protocol));
         var refused = Assert.Single(netlink.Execute([new DeleteRoute(foreign)]));
         Assert.NotNull(refused);
         Assert.Contains(version == IpVersion.V6 ? "fd65::99" : "10.65.0.99", (await host.IpCheckedAsync(family, "route", "show")).StandardOutput, StringComparison.Ordinal);
