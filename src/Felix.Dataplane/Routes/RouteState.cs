@@ -1,0 +1,101 @@
+using System.Net;
+using System.Net.Sockets;
+using Felix.Dataplane.Netlink;
+
+namespace Felix.Dataplane.Routes;
+
+/// <summary>
+/// Where a destination is routed: out of a local interface (<see cref="Interface"/>), or via a
+/// gateway (<see cref="Gateway"/>, a remote host). Both null: out of a link whose name is unknown.
+/// </summary>
+internal readonly record struct RouteTarget(string? Interface, IPAddress? Gateway)
+{
+    public override string ToString() => Gateway is not null ? $"via {Gateway}" : Interface is not null ? $"dev {Interface}" : "dev (unknown)";
+}
+
+/// <summary>
+/// One wish for a destination: a local interface's (<see cref="Gateway"/> null, <see cref="Owner"/>
+/// the interface name) or a remote endpoint's (<see cref="Owner"/> its key, routed via <see cref="Gateway"/>).
+/// </summary>
+internal readonly record struct RouteClaim(string Owner, IPAddress? Gateway)
+{
+    public RouteTarget Target => Gateway is null ? new RouteTarget(Owner, null) : new RouteTarget(null, Gateway);
+
+    /// <summary>
+    /// Which claim wins when several want one destination: a local interface over a remote endpoint
+    /// (the workload is here, whatever a lagging remote record says), then the ordinal-first owner,
+    /// so the choice does not depend on the order updates came in and a restart makes the same one.
+    /// </summary>
+    public bool Beats(RouteClaim other) =>
+        (Gateway is null) != (other.Gateway is null) ? Gateway is null : string.CompareOrdinal(Owner, other.Owner) < 0;
+}
+
+/// <summary>What the table knows about one destination: who wants it routed where, and what the kernel holds.</summary>
+internal sealed class RouteState(IPNetwork destination)
+{
+    public IPNetwork Destination { get; } = destination;
+
+    /// <summary>Usually one; several only while endpoints disagree about an address.</summary>
+    public List<RouteClaim> Claims { get; } = new(1);
+
+    /// <summary>Our route to the destination as the kernel holds it (read back, then kept from our own writes), or null.</summary>
+    public RouteSpec? Kernel { get; set; }
+
+    /// <summary>
+    /// The target the address was last routed to on purpose. When the destination's target changes
+    /// from this, the flows of whatever was there before are flushed from conntrack.
+    /// </summary>
+    public RouteTarget? Wanted { get; set; }
+
+    /// <summary>Waiting for its conntrack entries to be flushed; it is routed anew only after.</summary>
+    public bool FlushPending { get; set; }
+
+    /// <summary>The gateway the kernel last refused as unreachable (ENETUNREACH); not retried until links change or a read-back.</summary>
+    public IPAddress? UnreachableGateway { get; set; }
+
+    public RouteTarget? Winner
+    {
+        get
+        {
+            if (Claims.Count == 0)
+            {
+                return null;
+            }
+            var best = Claims[0];
+            for (var i = 1; i < Claims.Count; i++)
+            {
+                if (Claims[i].Beats(best))
+                {
+                    best = Claims[i];
+                }
+            }
+            return best.Target;
+        }
+    }
+
+    /// <summary>Nothing wants it, the kernel has none of ours, and nothing is owed: the state can go.</summary>
+    public bool IsIdle => Claims.Count == 0 && Kernel is null && Wanted is null && !FlushPending;
+
+    /// <summary>A single address (<c>/32</c>, <c>/128</c>): the only kind whose conntrack entries are flushed.</summary>
+    public bool IsHost => Destination.PrefixLength == (Destination.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
+}
+
+/// <summary>Destinations by address, then prefix length: requests and logs come out in a stable order.</summary>
+internal sealed class NetworkOrder : IComparer<IPNetwork>
+{
+    public static readonly NetworkOrder Instance = new();
+
+    public int Compare(IPNetwork x, IPNetwork y)
+    {
+        Span<byte> left = stackalloc byte[16];
+        Span<byte> right = stackalloc byte[16];
+        x.BaseAddress.TryWriteBytes(left, out var leftLength);
+        y.BaseAddress.TryWriteBytes(right, out var rightLength);
+        var order = leftLength.CompareTo(rightLength);
+        if (order == 0)
+        {
+            order = left[..leftLength].SequenceCompareTo(right[..rightLength]);
+        }
+        return order != 0 ? order : x.PrefixLength.CompareTo(y.PrefixLength);
+    }
+}

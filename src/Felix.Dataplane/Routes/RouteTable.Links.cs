@@ -1,0 +1,233 @@
+using System.Net;
+using Felix.Dataplane.Netlink;
+using Microsoft.Extensions.Logging;
+
+namespace Felix.Dataplane.Routes;
+
+/// <summary>Links by name and index, link events, and what a destination's route should be given them.</summary>
+public sealed partial class RouteTable
+{
+    private readonly Dictionary<string, LinkInfo> _linksByName = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, string> _linkNames = [];
+    private readonly Dictionary<int, HashSet<IPNetwork>> _kernelByIndex = [];
+
+    /// <summary>
+    /// Records a link event (no I/O): a workload interface that appears or comes up has its routes
+    /// programmed by the next apply; one that goes down or away has lost its routes in the kernel.
+    /// <see cref="LinkEventsLost"/> has the next apply read back the links and routes.
+    /// </summary>
+    public void OnLinkEvent(LinkEvent linkEvent)
+    {
+        ArgumentNullException.ThrowIfNull(linkEvent);
+        switch (linkEvent)
+        {
+            case LinkUpdated updated:
+                OnLinkUpdated(updated.Link);
+                break;
+            case LinkDeleted deleted:
+                OnLinkGone(deleted.Index);
+                break;
+            case LinkEventsLost:
+                LogEventsLost(_logger, _version);
+                _readBackNeeded = true;
+                break;
+        }
+    }
+
+    private void OnLinkUpdated(LinkInfo link)
+    {
+        var renamedFrom = _linkNames.TryGetValue(link.Index, out var oldName) && oldName != link.Name ? oldName : null;
+        var previous = _linksByName.GetValueOrDefault(link.Name);
+        if (renamedFrom is not null)
+        {
+            _linksByName.Remove(renamedFrom);
+        }
+        if (previous is not null && previous.Index != link.Index)
+        {
+            // Recreated, its delete event not seen yet: the old link took its routes with it.
+            _linkNames.Remove(previous.Index);
+            ClearKernelOn(previous.Index);
+        }
+        _linksByName[link.Name] = link;
+        _linkNames[link.Index] = link.Name;
+        if (renamedFrom is not null)
+        {
+            // The routes stay on the index, but they are now out of another name.
+            MarkInterfaceDirty(renamedFrom);
+            MarkKernelDirty(link.Index);
+        }
+        if (previous is { IsUp: true } && previous.Index == link.Index && !link.IsUp)
+        {
+            // The kernel drops the routes through a link that goes down, in both families.
+            ClearKernelOn(link.Index);
+            MarkInterfaceDirty(link.Name);
+            OnUplinkLost(link.Name);
+        }
+        else if (link.IsUp && (previous is null || !previous.IsUp || previous.Index != link.Index))
+        {
+            MarkInterfaceDirty(link.Name);
+            if (!_byInterface.ContainsKey(link.Name))
+            {
+                // Not a workload's: perhaps the link an unreachable gateway is on.
+                RetryUnreachable();
+            }
+        }
+    }
+
+    private void OnLinkGone(int index)
+    {
+        if (_linkNames.Remove(index, out var name))
+        {
+            if (_linksByName.TryGetValue(name, out var link) && link.Index == index)
+            {
+                _linksByName.Remove(name);
+            }
+            MarkInterfaceDirty(name);
+            OnUplinkLost(name);
+        }
+        ClearKernelOn(index);
+    }
+
+    /// <summary>
+    /// A remote route written by us is recorded without the link the kernel chose for its gateway,
+    /// so when a link that is not a workload's goes down or away (perhaps that uplink), a read-back
+    /// finds which remote routes went with it.
+    /// </summary>
+    private void OnUplinkLost(string name)
+    {
+        if (_byRemote.Count > 0 && !_byInterface.ContainsKey(name))
+        {
+            _readBackNeeded = true;
+        }
+    }
+
+    /// <summary>A link became usable: gateways the kernel found unreachable may be reachable now.</summary>
+    private void RetryUnreachable()
+    {
+        foreach (var destination in _unreachable)
+        {
+            if (_routes.TryGetValue(destination, out var state))
+            {
+                state.UnreachableGateway = null;
+                MarkDirty(state);
+            }
+        }
+        _unreachable.Clear();
+    }
+
+    private void MarkInterfaceDirty(string name)
+    {
+        if (_byInterface.TryGetValue(name, out var destinations))
+        {
+            foreach (var destination in destinations)
+            {
+                MarkDirty(_routes[destination]);
+            }
+        }
+    }
+
+    private void MarkKernelDirty(int index)
+    {
+        if (_kernelByIndex.TryGetValue(index, out var destinations))
+        {
+            foreach (var destination in destinations.ToList())
+            {
+                MarkDirty(_routes[destination]);
+            }
+        }
+    }
+
+    /// <summary>The kernel removed every route through the link: forget ours.</summary>
+    private void ClearKernelOn(int index)
+    {
+        if (!_kernelByIndex.Remove(index, out var destinations))
+        {
+            return;
+        }
+        foreach (var destination in destinations)
+        {
+            var state = _routes[destination];
+            state.Kernel = null;
+            MarkDirty(state);
+        }
+    }
+
+    /// <summary>Records the route the kernel holds for the destination (null: none of ours).</summary>
+    private void SetKernel(RouteState state, RouteSpec? route)
+    {
+        if (state.Kernel is { InterfaceIndex: not 0 } old && _kernelByIndex.TryGetValue(old.InterfaceIndex, out var before))
+        {
+            before.Remove(state.Destination);
+            if (before.Count == 0)
+            {
+                _kernelByIndex.Remove(old.InterfaceIndex);
+            }
+        }
+        state.Kernel = route;
+        if (route is { InterfaceIndex: not 0 })
+        {
+            if (!_kernelByIndex.TryGetValue(route.InterfaceIndex, out var after))
+            {
+                _kernelByIndex[route.InterfaceIndex] = after = [];
+            }
+            after.Add(state.Destination);
+        }
+    }
+
+    /// <summary>
+    /// The route to program for the destination now, or null: nothing wants it, or what wants it
+    /// waits (its interface absent or down, its gateway found unreachable).
+    /// </summary>
+    private RouteSpec? DesiredSpec(RouteState state, RouteTarget? winner)
+    {
+        if (winner is not { } target)
+        {
+            return null;
+        }
+        if (target.Gateway is { } gateway)
+        {
+            return gateway.Equals(state.UnreachableGateway)
+                ? null
+                : new RouteSpec(state.Destination, 0, gateway, false, RouteScope.Universe, _protocol);
+        }
+        return _linksByName.TryGetValue(target.Interface!, out var link) && link.IsUp
+            ? new RouteSpec(state.Destination, link.Index, null, false, _deviceScope, _protocol)
+            : null;
+    }
+
+    /// <summary>Whether the kernel's route is the one wanted; a gateway route's link is the kernel's choice.</summary>
+    private static bool Matches(RouteSpec kernel, RouteSpec desired) =>
+        kernel.Scope == desired.Scope && kernel.OnLink == desired.OnLink && Equals(kernel.Gateway, desired.Gateway)
+        && (desired.Gateway is not null || kernel.InterfaceIndex == desired.InterfaceIndex);
+
+    private RouteTarget TargetOf(RouteSpec kernel) =>
+        kernel.Gateway is not null
+            ? new RouteTarget(null, kernel.Gateway)
+            : new RouteTarget(_linkNames.GetValueOrDefault(kernel.InterfaceIndex), null);
+
+    /// <summary>What the address was last routed to: on purpose, else whatever our route in the kernel says.</summary>
+    private RouteTarget? Previous(RouteState state) => state.Wanted ?? (state.Kernel is { } kernel ? TargetOf(kernel) : null);
+
+    /// <summary>Whether an apply has nothing to do for the destination.</summary>
+    private bool InStep(RouteState state)
+    {
+        if (state.FlushPending)
+        {
+            return false;
+        }
+        var winner = state.Winner;
+        if (Previous(state) is { } previous && previous != winner)
+        {
+            return false;
+        }
+        if (DesiredSpec(state, winner) is { } desired)
+        {
+            return state.Kernel is { } kernel && Matches(kernel, desired);
+        }
+        // Waiting: a route of ours still through the wanted link (IPv6 may keep one on a down link) is left.
+        return state.Kernel is null || (winner is not null && TargetOf(state.Kernel) == winner);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "routes (IPv{Version}): the kernel dropped link events; reading back links and routes")]
+    private static partial void LogEventsLost(ILogger logger, IpVersion version);
+}

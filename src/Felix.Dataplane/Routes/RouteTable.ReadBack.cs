@@ -1,0 +1,107 @@
+using Felix.Dataplane.Netlink;
+using Microsoft.Extensions.Logging;
+
+namespace Felix.Dataplane.Routes;
+
+public sealed partial class RouteTable
+{
+    /// <summary>
+    /// Dumps the links and our routes and recomputes what differs from the desired state; the
+    /// record of the kernel is replaced, not merged, so anything someone else did is seen.
+    /// </summary>
+    private bool TryReadBack(out string? error)
+    {
+        var started = _clock.GetTimestamp();
+        IReadOnlyList<LinkInfo> links;
+        IReadOnlyList<RouteSpec> routes;
+        try
+        {
+            links = _netlink.ListLinks();
+            routes = _netlink.ListRoutes(_version, _protocol);
+        }
+        catch (NetlinkException e)
+        {
+            _metrics.NetlinkErrors.WithLabels("socket").Inc();
+            error = $"read-back failed: {e.Message}";
+            LogReadBackFailed(_logger, _version, e.Message);
+            return false;
+        }
+        _metrics.ListSeconds.Observe(_clock.GetElapsedTime(started).TotalSeconds);
+        Adopt(links, routes);
+        _readBackNeeded = false;
+        _nextReadBack = _options.RefreshInterval > TimeSpan.Zero
+            ? _clock.GetTimestamp() + (long)(_options.RefreshInterval.TotalSeconds * _clock.TimestampFrequency)
+            : long.MaxValue;
+        error = null;
+        return true;
+    }
+
+    private void Adopt(IReadOnlyList<LinkInfo> links, IReadOnlyList<RouteSpec> routes)
+    {
+        var wasInStep = _dirty.Count == 0;
+        _linksByName.Clear();
+        _linkNames.Clear();
+        foreach (var link in links)
+        {
+            _linksByName[link.Name] = link;
+            _linkNames[link.Index] = link.Name;
+        }
+        _kernelByIndex.Clear();
+        foreach (var state in _routes.Values)
+        {
+            state.Kernel = null;
+            state.UnreachableGateway = null;
+        }
+        _unreachable.Clear();
+        _duplicates.Clear();
+        foreach (var route in routes)
+        {
+            if (route.Protocol != _protocol || route.Destination.BaseAddress.AddressFamily != Family)
+            {
+                continue;
+            }
+            var state = StateOf(route.Destination);
+            if (state.Kernel is not { } held)
+            {
+                SetKernel(state, route);
+                continue;
+            }
+            // Two of ours to one destination (different metrics): keep the wanted one, delete the other.
+            if (DesiredSpec(state, state.Winner) is { } desired && Matches(route, desired) && !Matches(held, desired))
+            {
+                _duplicates.Add(held);
+                SetKernel(state, route);
+            }
+            else
+            {
+                _duplicates.Add(route);
+            }
+        }
+        _dirty.Clear();
+        foreach (var state in _routes.Values.ToList())
+        {
+            MarkDirty(state);
+        }
+        var changed = _dirty.Count + _duplicates.Count;
+        if (!_adopted)
+        {
+            var programmed = _routes.Values.Count(s => s.Kernel is not null);
+            LogAdopted(_logger, _version, programmed, _protocol, links.Count, changed);
+            _adopted = true;
+        }
+        else if (wasInStep && changed > 0)
+        {
+            LogDrift(_logger, _version, changed,
+                string.Join(", ", _dirty.Order(NetworkOrder.Instance).Take(10).Concat(_duplicates.Select(d => d.Destination))));
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "routes (IPv{Version}): reading back links and routes failed: {Error}")]
+    private static partial void LogReadBackFailed(ILogger logger, IpVersion version, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "routes (IPv{Version}): found {Programmed} routes of protocol {Protocol} over {Links} links; {Changed} destinations to route, move or remove")]
+    private static partial void LogAdopted(ILogger logger, IpVersion version, int programmed, byte protocol, int links, int changed);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "routes (IPv{Version}): read-back found {Count} destinations changed by someone else ({Destinations}); repairing")]
+    private static partial void LogDrift(ILogger logger, IpVersion version, int count, string destinations);
+}
