@@ -44,10 +44,10 @@ public sealed partial class RouteTable
                 return true;
             }
             _readBackNeeded = true;
-            LogRefusedAttempt(_logger, _version, attempt, _options.MaxAttempts, lastError);
+            LogRefusedAttempt(_logger, (int)_version, attempt, _options.MaxAttempts, lastError);
         }
         FailingSince ??= _clock.GetUtcNow();
-        LogRefused(_logger, _version, _options.MaxAttempts, lastError ?? "(none)");
+        LogRefused(_logger, (int)_version, _options.MaxAttempts, lastError ?? "(none)");
         return false;
     }
 
@@ -302,10 +302,10 @@ public sealed partial class RouteTable
             : $"{route.Destination} dev {InterfaceOf(route)} proto {route.Protocol}";
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "routes (IPv{Version}): the kernel refused some requests (attempt {Attempt} of {Max}): {Error}")]
-    private static partial void LogRefusedAttempt(ILogger logger, IpVersion version, int attempt, int max, string error);
+    private static partial void LogRefusedAttempt(ILogger logger, int version, int attempt, int max, string error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "routes (IPv{Version}): the kernel refused requests {Attempts} times; last: {Error}")]
-    private static partial void LogRefused(ILogger logger, IpVersion version, int attempts, string error);
+    private static partial void LogRefused(ILogger logger, int version, int attempts, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Route request refused: {Request}")]
     private static partial void LogRequestRefused(ILogger logger, string request);

@@ -28,7 +28,7 @@ public sealed partial class RouteTable
                 OnLinkGone(deleted.Index);
                 break;
             case LinkEventsLost:
-                LogEventsLost(_logger, _version);
+                LogEventsLost(_logger, (int)_version);
                 _readBackNeeded = true;
                 break;
         }
@@ -229,5 +229,5 @@ public sealed partial class RouteTable
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "routes (IPv{Version}): the kernel dropped link events; reading back links and routes")]
-    private static partial void LogEventsLost(ILogger logger, IpVersion version);
+    private static partial void LogEventsLost(ILogger logger, int version);
 }

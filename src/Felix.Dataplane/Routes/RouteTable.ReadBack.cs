@@ -23,7 +23,7 @@ public sealed partial class RouteTable
         {
             _metrics.NetlinkErrors.WithLabels("socket").Inc();
             error = $"read-back failed: {e.Message}";
-            LogReadBackFailed(_logger, _version, e.Message);
+            LogReadBackFailed(_logger, (int)_version, e.Message);
             return false;
         }
         _metrics.ListSeconds.Observe(_clock.GetElapsedTime(started).TotalSeconds);
@@ -86,22 +86,22 @@ public sealed partial class RouteTable
         if (!_adopted)
         {
             var programmed = _routes.Values.Count(s => s.Kernel is not null);
-            LogAdopted(_logger, _version, programmed, _protocol, links.Count, changed);
+            LogAdopted(_logger, (int)_version, programmed, _protocol, links.Count, changed);
             _adopted = true;
         }
         else if (wasInStep && changed > 0)
         {
-            LogDrift(_logger, _version, changed,
+            LogDrift(_logger, (int)_version, changed,
                 string.Join(", ", _dirty.Order(NetworkOrder.Instance).Take(10).Concat(_duplicates.Select(d => d.Destination))));
         }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "routes (IPv{Version}): reading back links and routes failed: {Error}")]
-    private static partial void LogReadBackFailed(ILogger logger, IpVersion version, string error);
+    private static partial void LogReadBackFailed(ILogger logger, int version, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "routes (IPv{Version}): found {Programmed} routes of protocol {Protocol} over {Links} links; {Changed} destinations to route, move or remove")]
-    private static partial void LogAdopted(ILogger logger, IpVersion version, int programmed, byte protocol, int links, int changed);
+    private static partial void LogAdopted(ILogger logger, int version, int programmed, byte protocol, int links, int changed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "routes (IPv{Version}): read-back found {Count} destinations changed by someone else ({Destinations}); repairing")]
-    private static partial void LogDrift(ILogger logger, IpVersion version, int count, string destinations);
+    private static partial void LogDrift(ILogger logger, int version, int count, string destinations);
 }
