@@ -71,6 +71,8 @@ public sealed class FakeConntrack : ICommandRunner
     {
         ArgumentNullException.ThrowIfNull(command);
         OnRun?.Invoke(command);
+        // As the real runner: a cancelled run is killed and reported as cancelled.
+        cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
             _calls.Add(command);
