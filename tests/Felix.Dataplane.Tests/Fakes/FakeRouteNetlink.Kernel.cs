@@ -131,6 +131,25 @@ public sealed partial class FakeRouteNetlink
         }
     }
 
+    /// <summary>The links, for a test to look at (not counted as a dump, never failing).</summary>
+    public IReadOnlyList<LinkInfo> Links()
+    {
+        lock (_gate)
+        {
+            return [.. _links.Values.OrderBy(l => l.Index)];
+        }
+    }
+
+    /// <summary>The routes of one family and protocol, for a test to look at (not counted as a dump, never failing).</summary>
+    public IReadOnlyList<RouteSpec> RoutesOf(IpVersion family, byte protocol)
+    {
+        lock (_gate)
+        {
+            return [.. _routes.Values.Where(r => FamilyOf(r.Destination) == family && r.Protocol == protocol)
+                .OrderBy(r => r.Destination.ToString(), StringComparer.Ordinal)];
+        }
+    }
+
     /// <summary>Every route of the main tables, both families, any protocol.</summary>
     public IReadOnlyList<RouteSpec> AllRoutes()
     {

@@ -114,7 +114,7 @@ public sealed partial class FakeRouteNetlink : IRouteNetlink
         {
             ListLinksCalls++;
             ThrowIfListFails();
-            return [.. _links.Values.OrderBy(l => l.Index)];
+            return Links();
         }
     }
 
@@ -124,8 +124,7 @@ public sealed partial class FakeRouteNetlink : IRouteNetlink
         {
             ListRoutesCalls++;
             ThrowIfListFails();
-            return [.. _routes.Values.Where(r => FamilyOf(r.Destination) == family && r.Protocol == protocol)
-                .OrderBy(r => r.Destination.ToString(), StringComparer.Ordinal)];
+            return RoutesOf(family, protocol);
         }
     }
 

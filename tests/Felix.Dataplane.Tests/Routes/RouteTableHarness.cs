@@ -72,7 +72,7 @@ internal sealed class RouteTableHarness
 
     /// <summary>Our-protocol routes of the family, shown, in destination order.</summary>
     public List<string> OurRoutes(IpVersion version = IpVersion.V4) =>
-        [.. Netlink.ListRoutes(version, Options.DeviceRouteProtocol).Select(Show)];
+        [.. Netlink.RoutesOf(version, Options.DeviceRouteProtocol).Select(Show)];
 
     public static string Show(NetlinkRequest request) => request switch
     {
