@@ -228,9 +228,12 @@ public sealed partial class RouteTable
                 return true;
             case NetworkIsDown when route.InterfaceIndex != 0:
                 LogLinkVanished(_logger, state.Destination, route.InterfaceIndex, result.Name);
-                if (_linkNames.TryGetValue(route.InterfaceIndex, out var name))
+                // Down since we last heard; its event is on the way and the kernel has dropped its routes.
+                if (_linkNames.TryGetValue(route.InterfaceIndex, out var name) && _linksByName.TryGetValue(name, out var link)
+                    && link.Index == route.InterfaceIndex)
                 {
-                    _linksByName[name] = _linksByName[name] with { IsUp = false };
+                    _linksByName[name] = link with { IsUp = false };
+                    MarkInterfaceDirty(name);
                 }
                 ClearKernelOn(route.InterfaceIndex);
                 MarkDirty(state);

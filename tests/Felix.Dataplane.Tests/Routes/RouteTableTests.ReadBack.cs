@@ -2,6 +2,7 @@ using System.Net;
 using Felix.Dataplane.Netlink;
 using Felix.Dataplane.Routes;
 using Microsoft.Extensions.Logging;
+using NSubstitute;
 using static Felix.Dataplane.Tests.Routes.RouteTableHarness;
 
 namespace Felix.Dataplane.Tests.Routes;
@@ -209,5 +210,31 @@ public sealed partial class RouteTableTests
         Assert.Equal(1, _harness.Metric("felix_route_table_list_seconds_count{ip_version=\"6\"}"));
         Assert.Equal(2, _harness.Metric("felix_route_table_per_iface_sync_seconds_count{ip_version=\"4\"}"));
         Assert.Equal(0, _harness.Metric("felix_route_table_per_iface_sync_seconds_count{ip_version=\"6\"}"));
+    }
+
+    [Fact]
+    public async Task Two_routes_of_ours_to_one_destination_lose_the_unwanted_one_and_the_table_looks_again()
+    {
+        // The fake holds one route per destination; the kernel can hold two that differ in metric.
+        var netlink = Substitute.For<IRouteNetlink>();
+        var cali1 = new LinkInfo(2, "cali1", true, null);
+        var cali2 = new LinkInfo(3, "cali2", true, null);
+        var wanted = new RouteSpec(IPNetwork.Parse("10.65.0.1/32"), cali1.Index, null, false, RouteScope.Link, 80);
+        var unwanted = wanted with { InterfaceIndex = cali2.Index };
+        netlink.ListLinks().Returns([cali1, cali2]);
+        netlink.ListRoutes(IpVersion.V4, 80).Returns([unwanted, wanted], [wanted]);
+        netlink.Execute(Arg.Any<IReadOnlyList<NetlinkRequest>>()).Returns(call => [.. call.Arg<IReadOnlyList<NetlinkRequest>>().Select(_ => (NetlinkError?)null)]);
+        var table = new RouteTable(IpVersion.V4, netlink, _harness.Conntrack, new RouteTableMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())),
+            _harness.Log, Options, _harness.Clock);
+        table.SetRoutes("cali1", Nets("10.65.0.1"));
+
+        await ApplyAsync(table);
+        Assert.True(table.HasPendingWork);
+        await ApplyAsync(table);
+
+        netlink.Received(1).Execute(Arg.Is<IReadOnlyList<NetlinkRequest>>(r => r.SequenceEqual(new NetlinkRequest[] { new DeleteRoute(unwanted) })));
+        netlink.Received(2).ListRoutes(IpVersion.V4, 80);
+        Assert.False(table.HasPendingWork);
+        Assert.Empty(_harness.Conntrack.Calls);
     }
 }
