@@ -18,8 +18,11 @@ namespace Felix.Dataplane.Routes;
 /// fail at random under load); a program that cannot be started is not.
 /// </para>
 /// </summary>
-internal sealed partial class ConntrackFlusher(ICommandRunner runner, ILogger logger, TimeSpan timeout)
+public sealed partial class ConntrackFlusher(ICommandRunner runner, ILogger logger, TimeSpan timeout)
 {
+    private readonly ICommandRunner _runner = runner ?? throw new ArgumentNullException(nameof(runner));
+    private readonly ILogger _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+
     private const string Tool = "conntrack";
     private const int AttemptsPerRun = 3;
 
@@ -28,6 +31,7 @@ internal sealed partial class ConntrackFlusher(ICommandRunner runner, ILogger lo
     /// <summary>True when every direction was flushed (or had nothing to flush); failures are logged here.</summary>
     public async Task<bool> FlushAsync(IpVersion version, IPAddress address, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(address);
         var family = version == IpVersion.V4 ? "ipv4" : "ipv6";
         var text = address.ToString();
         var flushed = true;
@@ -39,7 +43,7 @@ internal sealed partial class ConntrackFlusher(ICommandRunner runner, ILogger lo
             {
                 try
                 {
-                    var result = await runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
+                    var result = await _runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
                     if (result.Succeeded || (result.ExitCode == 1 && NothingDeleted().IsMatch(result.StandardError)))
                     {
                         error = null;
@@ -49,13 +53,13 @@ internal sealed partial class ConntrackFlusher(ICommandRunner runner, ILogger lo
                 }
                 catch (CommandException e)
                 {
-                    LogFlushFailed(logger, address, direction, e.Message);
+                    LogFlushFailed(_logger, address, direction, e.Message);
                     return false;
                 }
             }
             if (error is not null)
             {
-                LogFlushFailed(logger, address, direction, error);
+                LogFlushFailed(_logger, address, direction, error);
                 flushed = false;
             }
         }
