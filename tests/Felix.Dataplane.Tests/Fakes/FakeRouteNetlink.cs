@@ -13,7 +13,9 @@ namespace Felix.Dataplane.Tests.Fakes;
 /// <list type="bullet">
 /// <item>a replace matches the destination whatever the protocol (a foreign route is overwritten);
 /// through a missing link → ENODEV, a down link → ENETDOWN; via a gateway on no connected network
-/// of an up link → ENETUNREACH; the link of a gateway route is the one the gateway is on;</item>
+/// of an up link → ENETUNREACH; the link of a gateway route is the one the gateway is on. (The
+/// kernel accepts a gateway covered by any link-scope route of an up link, <c>default dev eth0</c>
+/// included: a test plays that with a connected network of 0.0.0.0/0.)</item>
 /// <item>a delete of a missing route, or one whose protocol, link or gateway differ from those
 /// given → ESRCH;</item>
 /// <item>a link that goes down or away takes its routes with it (both families), and IPv6
