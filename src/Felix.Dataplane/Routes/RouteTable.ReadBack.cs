@@ -80,6 +80,11 @@ public sealed partial class RouteTable
         _dirty.Clear();
         foreach (var state in _routes.Values.ToList())
         {
+            // The address is routed there now: should the route go before we touch it, its flows must still be flushed.
+            if (state.Kernel is { } held)
+            {
+                state.Wanted ??= TargetOf(held);
+            }
             MarkDirty(state);
         }
         var changed = _dirty.Count + _duplicates.Count;

@@ -118,4 +118,27 @@ public sealed partial class RouteTableTests
         Assert.Equal(before + 4, _harness.Conntrack.Calls.Count);
         Assert.False(table.HasPendingWork);
     }
+
+    [Fact]
+    public async Task An_adopted_address_whose_link_went_before_it_moved_still_has_its_flows_flushed()
+    {
+        _harness.Netlink.AddLink("cali1");
+        _harness.Netlink.AddLink("cali2", up: false);
+        var before = _harness.NewTable();
+        before.SetRoutes("cali1", Nets("10.65.0.1"));
+        await ApplyAsync(before);
+        _harness.Netlink.TakeEvents();
+        var table = _harness.NewTable();
+        table.SetRoutes("cali1", Nets("10.65.0.1"));
+        await ApplyAsync(table);
+        _harness.Conntrack.AddFlow(Peer, Workload, tag: "the old workload's");
+
+        _harness.Netlink.DeleteLink("cali1");
+        _harness.Pump(table);
+        table.RemoveInterface("cali1");
+        table.SetRoutes("cali2", Nets("10.65.0.1"));
+        await ApplyAsync(table);
+
+        Assert.Empty(_harness.Conntrack.Flows);
+    }
 }
