@@ -53,6 +53,12 @@ internal sealed class RouteState(IPNetwork destination)
     /// <summary>The gateway the kernel last refused as unreachable (ENETUNREACH); not retried until links change or a read-back.</summary>
     public IPAddress? UnreachableGateway { get; set; }
 
+    /// <summary>A route of another protocol holds the destination (our add met EEXIST): left alone until the next read-back or claim change.</summary>
+    public bool ForeignHeld { get; set; }
+
+    /// <summary>Whether the operator has been told about the foreign route, so each refresh's retry does not say it again.</summary>
+    public bool ForeignLogged { get; set; }
+
     public RouteTarget? Winner
     {
         get

@@ -17,8 +17,8 @@ public sealed partial class RouteTable
     /// Brings the kernel in step with the desired routes, reading back first when needed: one
     /// pipelined batch for the destinations that changed; then conntrack flushes for addresses
     /// whose target changed, and a second batch routing those anew. A request the kernel refuses
-    /// (other than for a link that just vanished or went down, or a gateway it cannot reach, which
-    /// wait without failing) is retried after a fresh read-back with capped backoff; true when every
+    /// (other than for a link that just vanished or went down, a gateway it cannot reach, or a
+    /// destination a foreign route holds, which wait without failing) is retried after a fresh read-back with capped backoff; true when every
     /// destination is in step, false after <see cref="RouteTableOptions.MaxAttempts"/> attempts.
     /// Flushes beyond <see cref="RouteTableOptions.MaxConntrackFlushesPerApply"/> are left for the
     /// next apply (<see cref="HasPendingWork"/> stays true).
@@ -122,7 +122,12 @@ public sealed partial class RouteTable
             return;
         }
         var desired = DesiredSpec(state, winner);
-        if (desired is not null && (state.Kernel is not { } kernel || !Matches(kernel, desired)))
+        if (desired is not null && state.Kernel is null)
+        {
+            // Exclusive: a route of another protocol to the destination is not ours to replace.
+            batch.Add(new AddRoute(desired), state, RouteStep.Program, winner, InterfaceOf(desired));
+        }
+        else if (desired is not null && !Matches(state.Kernel!, desired))
         {
             batch.Add(new ReplaceRoute(desired), state, RouteStep.Program, winner, InterfaceOf(desired));
         }
@@ -189,7 +194,7 @@ public sealed partial class RouteTable
             }
             var done = step switch
             {
-                RouteStep.Program => OnProgrammed(state!, ((ReplaceRoute)request).Route, winner, result),
+                RouteStep.Program => OnProgrammed(state!, request is AddRoute add ? add.Route : ((ReplaceRoute)request).Route, winner, result),
                 RouteStep.RemoveDuplicate => IsGone(result),
                 _ => OnRemoved(state!, step, result, again),
             };
@@ -214,6 +219,7 @@ public sealed partial class RouteTable
             case null:
                 SetKernel(state, route);
                 state.Wanted = winner;
+                state.ForeignLogged = false;
                 if (route.Gateway is { } reached && _unreachableLogged.Remove(reached))
                 {
                     LogGatewayReachable(_logger, reached);
@@ -236,6 +242,15 @@ public sealed partial class RouteTable
                     MarkInterfaceDirty(name);
                 }
                 ClearKernelOn(route.InterfaceIndex);
+                MarkDirty(state);
+                return true;
+            case NetlinkError.Exists:
+                if (!state.ForeignLogged)
+                {
+                    LogForeignRoute(_logger, state.Destination, winner?.ToString() ?? "(nothing)", result.ToString());
+                    state.ForeignLogged = true;
+                }
+                state.ForeignHeld = true;
                 MarkDirty(state);
                 return true;
             case NetworkIsUnreachable when route.Gateway is { } gateway:
@@ -294,6 +309,7 @@ public sealed partial class RouteTable
 
     private string Describe(NetlinkRequest request) => request switch
     {
+        AddRoute add => $"add {Describe(add.Route)}",
         ReplaceRoute replace => $"replace {Describe(replace.Route)}",
         DeleteRoute delete => $"delete {Describe(delete.Route)}",
         _ => request.ToString(),
@@ -318,6 +334,9 @@ public sealed partial class RouteTable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway {Gateway} is not on any local link ({Error}, first for {Destination}); remote routes via it wait until links change or the next refresh")]
     private static partial void LogGatewayUnreachable(ILogger logger, IPAddress gateway, IPNetwork destination, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Route to {Destination} ({Target}) not added: a route the agent does not own holds the destination ({Error}); it is left alone, and the add is tried again at each refresh")]
+    private static partial void LogForeignRoute(ILogger logger, IPNetwork destination, string target, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Gateway {Gateway} is reachable again; routing via it")]
     private static partial void LogGatewayReachable(ILogger logger, IPAddress gateway);

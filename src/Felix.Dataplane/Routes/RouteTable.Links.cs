@@ -176,11 +176,11 @@ public sealed partial class RouteTable
 
     /// <summary>
     /// The route to program for the destination now, or null: nothing wants it, or what wants it
-    /// waits (its interface absent or down, its gateway found unreachable).
+    /// waits (its interface absent or down, its gateway found unreachable, a foreign route in its place).
     /// </summary>
     private RouteSpec? DesiredSpec(RouteState state, RouteTarget? winner)
     {
-        if (winner is not { } target)
+        if (winner is not { } target || state.ForeignHeld)
         {
             return null;
         }

@@ -51,6 +51,8 @@ public sealed partial class RouteTable
         {
             state.Kernel = null;
             state.UnreachableGateway = null;
+            // Tried again: the foreign route may have gone.
+            state.ForeignHeld = false;
         }
         _unreachable.Clear();
         _duplicates.Clear();

@@ -17,9 +17,10 @@ namespace Felix.Dataplane.Routes;
 /// Every route of DeviceRouteProtocol in the main table is ours: at start, after a failure, after
 /// lost link events and every refresh interval the table dumps them and the links, repairs what
 /// differs and deletes what nothing wants, on any interface. Routes of any other protocol are
-/// never read nor deleted. One exception, until the netlink seam can add without replacing: a
-/// replace matches a destination whatever its protocol, so a foreign route to a destination an
-/// endpoint claims is overwritten by ours.
+/// never read, replaced nor deleted: a destination we hold no route to is added exclusively
+/// (<see cref="AddRoute"/>), and when another route already holds it (EEXIST) that route is left,
+/// the operator told once, and the add tried again at each refresh. Only a route of ours is
+/// replaced in place.
 /// </para>
 /// <para>
 /// Names are resolved to link indexes from the last dump and the link events the caller feeds in
@@ -187,6 +188,7 @@ public sealed partial class RouteTable
             {
                 var state = _routes[destination];
                 state.Claims.Remove(claim);
+                state.ForeignHeld = false;
                 MarkDirty(state);
             }
         }
@@ -198,6 +200,7 @@ public sealed partial class RouteTable
                 LogConflict(_logger, destination, string.Join(", ", state.Claims.Select(c => c.Owner)), claim.Owner);
             }
             state.Claims.Add(claim);
+            state.ForeignHeld = false;
             MarkDirty(state);
         }
     }

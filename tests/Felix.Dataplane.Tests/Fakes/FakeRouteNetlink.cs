@@ -11,7 +11,8 @@ namespace Felix.Dataplane.Tests.Fakes;
 /// by index and name, and the main table of each family, one route per destination, with the
 /// kernel's rules as checked on Linux 6.x with <c>ip route</c>:
 /// <list type="bullet">
-/// <item>a replace matches the destination whatever the protocol (a foreign route is overwritten);
+/// <item>an add (exclusive) of a destination some route already holds, of any protocol → EEXIST;
+/// a replace matches the destination whatever the protocol (a foreign route is overwritten);
 /// through a missing link → ENODEV, a down link → ENETDOWN; via a gateway on no connected network
 /// of an up link → ENETUNREACH; the link of a gateway route is the one the gateway is on. (The
 /// kernel accepts a gateway covered by any link-scope route of an up link, <c>default dev eth0</c>
@@ -196,6 +197,8 @@ public sealed partial class FakeRouteNetlink : IRouteNetlink
     {
         switch (request)
         {
+            case AddRoute add:
+                return _routes.ContainsKey(add.Route.Destination) ? Error(NetlinkError.Exists) : Replace(add.Route);
             case ReplaceRoute replace:
                 return Replace(replace.Route);
             case DeleteRoute delete:

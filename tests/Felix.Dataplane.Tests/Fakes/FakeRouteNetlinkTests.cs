@@ -6,7 +6,7 @@ namespace Felix.Dataplane.Tests.Fakes;
 /// <summary>
 /// The kernel behaviours the fake copies, each as seen with <c>ip route</c> (and strace for the
 /// errno) on Linux 6.x in a scratch namespace, so the fake's rules are stated once and checked.
-/// When the real <c>RouteNetlink</c> lands, the same cases belong in a parity test against it.
+/// The route table's integration tests run the same situations against the real kernel.
 /// </summary>
 public sealed class FakeRouteNetlinkTests : IDisposable
 {
@@ -53,6 +53,18 @@ public sealed class FakeRouteNetlinkTests : IDisposable
         Assert.Null(One(new ReplaceRoute(Device(cali1))));
 
         Assert.Equal(80, _kernel.Route(Workload)!.Protocol);
+    }
+
+    [Fact]
+    public void An_exclusive_add_of_a_destination_any_route_holds_is_EEXIST()
+    {
+        var cali1 = _kernel.AddLink("cali1");
+        _kernel.AddRouteByHand(Device(cali1, protocol: 3));
+
+        Assert.Equal("EEXIST", One(new AddRoute(Device(cali1)))?.Name);
+        Assert.Equal(3, _kernel.Route(Workload)!.Protocol);
+        Assert.Null(One(new AddRoute(Device(cali1, destination: "10.65.0.2/32"))));
+        Assert.Equal("EEXIST", One(new AddRoute(Device(cali1, destination: "10.65.0.2/32")))?.Name);
     }
 
     [Fact]

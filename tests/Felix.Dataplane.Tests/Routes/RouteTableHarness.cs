@@ -76,6 +76,7 @@ internal sealed class RouteTableHarness
 
     public static string Show(NetlinkRequest request) => request switch
     {
+        AddRoute add => $"add {Show(add.Route)}",
         ReplaceRoute replace => $"replace {Show(replace.Route)}",
         DeleteRoute delete => $"delete {Show(delete.Route)}",
         _ => request.ToString(),

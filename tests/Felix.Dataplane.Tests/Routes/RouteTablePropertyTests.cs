@@ -36,10 +36,11 @@ public sealed class RouteTablePropertyTests
         var options = RouteTableHarness.Options with { MaxAttempts = 5, MaxConntrackFlushesPerApply = 2 };
         var table = harness.NewTable(version, options);
         var model = new ClaimModel();
+        var foreign = new Dictionary<IPNetwork, RouteSpec>();
         var log = new List<string>();
         AddUplink(kernel);
-        var foreign = new RouteSpec(version == IpVersion.V4 ? ForeignRoute : IPNetwork.Parse("fd99::1/128"), 1, null, false, RouteScope.Universe, 3);
-        kernel.AddRouteByHand(foreign);
+        var unrelated = new RouteSpec(version == IpVersion.V4 ? ForeignRoute : IPNetwork.Parse("fd99::1/128"), 1, null, false, RouteScope.Universe, 3);
+        kernel.AddRouteByHand(unrelated);
 
         for (var round = 0; round < 15; round++)
         {
@@ -53,11 +54,12 @@ public sealed class RouteTablePropertyTests
                     < 3 => SetLocal(random, table, model, addresses),
                     3 when version == IpVersion.V4 => SetRemote(random, table, model, addresses),
                     4 => ChangeLink(random, kernel),
-                    5 => Interfere(random, kernel, addresses, ref readBack),
+                    5 => Interfere(random, kernel, addresses, foreign, ref readBack),
                     6 => Traffic(random, harness, model, addresses),
                     _ => SetLocal(random, table, model, addresses),
                 };
                 log.Add(change);
+                harness.Timeline.Add("# " + change);
             }
             kernel.EmitEvents = true;
             if (!announce)
@@ -97,9 +99,9 @@ public sealed class RouteTablePropertyTests
             kernel.FailNextExecute(0);
             kernel.FailNextList(0);
             Check(!table.HasPendingWork, "work left after the applies", seed, log, kernel);
-            AssertKernelAsClaimed(version, kernel, model, addresses, () => Describe(seed, log, kernel));
-            Assert.Equal(foreign, kernel.Route(foreign.Destination));
-            AssertNoStaleFlows(harness.Conntrack, model, () => Describe(seed, log, kernel));
+            AssertKernelAsClaimed(version, kernel, model, addresses, foreign, () => Describe(seed, log, kernel));
+            Assert.Equal(unrelated, kernel.Route(unrelated.Destination));
+            AssertNoStaleFlows(harness.Conntrack, model, () => Describe(seed, log, kernel) + "\nTIMELINE\n" + string.Join("\n", harness.Timeline.TakeLast(60)));
             harness.Clock.Advance(TimeSpan.FromSeconds(10));
         }
 
@@ -107,8 +109,8 @@ public sealed class RouteTablePropertyTests
         model.Define(restarted);
         var start = harness.Timeline.Count;
         Assert.True(await restarted.ApplyAsync(CancellationToken.None));
-        // Only a route via a gateway no link reaches now is tried again, and refused again.
-        Assert.All(harness.Timeline.Skip(start), step => Assert.EndsWith("-> ENETUNREACH", step, StringComparison.Ordinal));
+        // Only a route via a gateway no link reaches now, or to a destination a foreign route holds, is tried again, and refused again.
+        Assert.All(harness.Timeline.Skip(start), step => Assert.Matches("-> (ENETUNREACH|EEXIST)$", step));
     }
 
     private static void AddUplink(FakeRouteNetlink kernel)
@@ -169,21 +171,37 @@ public sealed class RouteTablePropertyTests
         }
     }
 
-    private static string Interfere(Random random, FakeRouteNetlink kernel, IPNetwork[] addresses, ref bool readBack)
+    /// <summary>Someone else's change: one of our routes deleted, a stray of our protocol, or a route of another protocol added or removed.</summary>
+    private static string Interfere(Random random, FakeRouteNetlink kernel, IPNetwork[] addresses, Dictionary<IPNetwork, RouteSpec> foreign, ref bool readBack)
     {
         readBack = true;
         var ours = kernel.RoutesOf(FamilyOf(addresses[0]), RouteTableHarness.Options.DeviceRouteProtocol);
         var links = kernel.Links().Where(l => l.IsUp).ToList();
-        if (random.Next(2) == 0 && ours.Count > 0)
+        var scope = FamilyOf(addresses[0]) == IpVersion.V4 ? RouteScope.Link : RouteScope.Universe;
+        var address = addresses[random.Next(addresses.Length)];
+        switch (random.Next(4))
         {
-            var victim = ours[random.Next(ours.Count)];
-            kernel.DeleteRouteByHand(victim.Destination);
-            return $"someone deleted {RouteTableHarness.Show(victim)}";
+            case 0 when ours.Count > 0:
+                var victim = ours[random.Next(ours.Count)];
+                kernel.DeleteRouteByHand(victim.Destination);
+                return $"someone deleted {RouteTableHarness.Show(victim)}";
+            case 1:
+                // On lo, which never goes: only its owner removes it.
+                var route = new RouteSpec(address, 1, null, false, scope, 3);
+                kernel.AddRouteByHand(route);
+                foreign[address] = route;
+                return $"someone added a foreign {RouteTableHarness.Show(route)}";
+            case 2 when foreign.Count > 0:
+                var gone = foreign.Keys.ElementAt(random.Next(foreign.Count));
+                foreign.Remove(gone);
+                kernel.DeleteRouteByHand(gone);
+                return $"someone deleted the foreign route to {gone}";
+            default:
+                var stray = new RouteSpec(address, links[random.Next(links.Count)].Index, null, false, scope, RouteTableHarness.Options.DeviceRouteProtocol);
+                kernel.AddRouteByHand(stray);
+                foreign.Remove(address);
+                return $"someone added {RouteTableHarness.Show(stray)}";
         }
-        var stray = new RouteSpec(addresses[random.Next(addresses.Length)], links[random.Next(links.Count)].Index, null, false,
-            FamilyOf(addresses[0]) == IpVersion.V4 ? RouteScope.Link : RouteScope.Universe, RouteTableHarness.Options.DeviceRouteProtocol);
-        kernel.AddRouteByHand(stray);
-        return $"someone added {RouteTableHarness.Show(stray)}";
     }
 
     /// <summary>A flow to or from an address that is routed as claimed, tagged with where it goes.</summary>
@@ -211,13 +229,23 @@ public sealed class RouteTablePropertyTests
         return $"flow with {address} ({winner})";
     }
 
-    private static void AssertKernelAsClaimed(IpVersion version, FakeRouteNetlink kernel, ClaimModel model, IPNetwork[] addresses, Func<string> context)
+    /// <summary>Our routes are exactly the claimed ones that can be programmed; a destination a foreign route holds keeps it, untouched.</summary>
+    private static void AssertKernelAsClaimed(IpVersion version, FakeRouteNetlink kernel, ClaimModel model, IPNetwork[] addresses,
+        Dictionary<IPNetwork, RouteSpec> foreign, Func<string> context)
     {
         var links = kernel.Links();
         var eth0 = links.FirstOrDefault(l => l.Name == "eth0" && l.IsUp);
         var expected = new List<string>();
         foreach (var address in addresses)
         {
+            if (foreign.TryGetValue(address, out var held))
+            {
+                if (!held.Equals(kernel.Route(address)))
+                {
+                    Assert.Fail($"the foreign {RouteTableHarness.Show(held)} was changed\n{context()}");
+                }
+                continue;
+            }
             switch (model.Winner(address))
             {
                 case { Interface: { } name }:
@@ -268,7 +296,7 @@ public sealed class RouteTablePropertyTests
 
     private static string Describe(int seed, List<string> log, FakeRouteNetlink kernel) =>
         $"seed {seed}; links [{string.Join(", ", kernel.Links().Select(l => $"{l.Index}:{l.Name}{(l.IsUp ? "" : "(down)")}"))}]; history:\n  "
-        + string.Join("\n  ", log.TakeLast(40));
+        + string.Join("\n  ", log.TakeLast(60));
 
     /// <summary>What the test told the table, and who wins each address by the documented rule.</summary>
     private sealed class ClaimModel

@@ -86,14 +86,14 @@ public sealed partial class RouteTableTests
 
         Assert.Equal(3, first.Count(s => s.StartsWith("delete", StringComparison.Ordinal)));
         Assert.Equal(["10.65.0.1", "10.65.0.2"], first.Where(s => s.StartsWith("conntrack", StringComparison.Ordinal)).Select(s => s.Split(' ')[^1]).Distinct());
-        Assert.DoesNotContain(first, s => s.StartsWith("replace", StringComparison.Ordinal));
+        Assert.DoesNotContain(first, s => s.StartsWith("add", StringComparison.Ordinal));
         Assert.True(table.HasPendingWork);
 
         var second = await _harness.Recording(() => ApplyAsync(table));
         Assert.Equal(
             ["conntrack --family ipv4 --delete --orig-src 10.65.0.3", "conntrack --family ipv4 --delete --orig-dst 10.65.0.3",
                 "conntrack --family ipv4 --delete --reply-src 10.65.0.3", "conntrack --family ipv4 --delete --reply-dst 10.65.0.3",
-                $"replace 10.65.0.3/32 dev {cali2} scope link proto 80"],
+                $"add 10.65.0.3/32 dev {cali2} scope link proto 80"],
             second);
         Assert.False(table.HasPendingWork);
     }

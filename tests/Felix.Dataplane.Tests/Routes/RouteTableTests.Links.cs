@@ -22,7 +22,7 @@ public sealed partial class RouteTableTests
         Assert.True(table.HasPendingWork);
         var steps = await _harness.Recording(() => ApplyAsync(table));
 
-        Assert.Equal([$"replace 10.65.0.1/32 dev {cali1} scope link proto 80"], steps);
+        Assert.Equal([$"add 10.65.0.1/32 dev {cali1} scope link proto 80"], steps);
         Assert.Equal(1, _harness.Netlink.ListRoutesCalls);
     }
 
@@ -74,7 +74,7 @@ public sealed partial class RouteTableTests
         var steps = await _harness.Recording(() => ApplyAsync(table));
 
         Assert.Equal(
-            [$"replace 10.65.0.1/32 dev {recreated} scope link proto 80", $"replace 10.65.0.2/32 dev {recreated} scope link proto 80"], steps);
+            [$"add 10.65.0.1/32 dev {recreated} scope link proto 80", $"add 10.65.0.2/32 dev {recreated} scope link proto 80"], steps);
         Assert.Equal(1, _harness.Netlink.ListLinksCalls);
     }
 
@@ -119,7 +119,7 @@ public sealed partial class RouteTableTests
         await ApplyAsync(table);
         _harness.Netlink.BeforeExecute = null;
 
-        Assert.Equal(["replace 10.65.0.1/32 dev 2 scope link proto 80 -> ENETDOWN"], _harness.Timeline);
+        Assert.Equal(["add 10.65.0.1/32 dev 2 scope link proto 80 -> ENETDOWN"], _harness.Timeline);
         Assert.False(table.HasPendingWork);
         _harness.Pump(table);
         _harness.Netlink.SetLinkState("cali1", up: true);

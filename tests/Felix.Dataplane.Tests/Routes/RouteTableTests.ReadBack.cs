@@ -64,7 +64,7 @@ public sealed partial class RouteTableTests
         var steps = await _harness.Recording(() => ApplyAsync(table));
 
         Assert.Equal(
-            [$"replace 10.65.0.1/32 dev {cali1} scope link proto 80", $"delete 10.65.0.9/32 dev {cali9} scope link proto 80",
+            [$"add 10.65.0.1/32 dev {cali1} scope link proto 80", $"delete 10.65.0.9/32 dev {cali9} scope link proto 80",
                 $"delete 172.16.0.0/16 dev {eth0} scope link proto 80",
                 "conntrack --family ipv4 --delete --orig-src 10.65.0.9", "conntrack --family ipv4 --delete --orig-dst 10.65.0.9",
                 "conntrack --family ipv4 --delete --reply-src 10.65.0.9", "conntrack --family ipv4 --delete --reply-dst 10.65.0.9"],
@@ -73,17 +73,31 @@ public sealed partial class RouteTableTests
     }
 
     [Fact]
-    public async Task A_foreign_route_to_a_claimed_destination_is_overwritten_because_the_seam_can_only_replace()
+    public async Task A_foreign_route_to_a_claimed_destination_is_left_alone_logged_once_and_replaced_by_ours_once_it_goes()
     {
         var cali1 = _harness.Netlink.AddLink("cali1");
-        _harness.Netlink.AddRouteByHand(new RouteSpec(IPNetwork.Parse("10.65.0.1/32"), cali1, null, false, RouteScope.Link, 3));
+        var foreign = new RouteSpec(IPNetwork.Parse("10.65.0.1/32"), cali1, null, false, RouteScope.Link, 3);
+        _harness.Netlink.AddRouteByHand(foreign);
         var table = _harness.NewTable();
-        table.SetRoutes("cali1", Nets("10.65.0.1"));
+        table.SetRoutes("cali1", Nets("10.65.0.1", "10.65.0.2"));
 
+        var steps = await _harness.Recording(() => ApplyAsync(table));
+
+        Assert.Equal([$"add 10.65.0.1/32 dev {cali1} scope link proto 80 -> EEXIST", $"add 10.65.0.2/32 dev {cali1} scope link proto 80"], steps);
+        Assert.Equal(foreign, _harness.Netlink.Route(foreign.Destination));
+        Assert.False(table.HasPendingWork);
+        Assert.Null(table.FailingSince);
+        _harness.Clock.Advance(Options.RefreshInterval);
         await ApplyAsync(table);
+        Assert.Equal(foreign, _harness.Netlink.Route(foreign.Destination));
+        Assert.Single(_harness.Log.Entries, e => e.Level == LogLevel.Warning
+            && e.Message.StartsWith("Route to 10.65.0.1/32 (dev cali1) not added: a route the agent does not own holds the destination", StringComparison.Ordinal));
 
-        // Documents today's behaviour: with an add-exclusive request the foreign route would be left and logged instead.
+        _harness.Netlink.DeleteRouteByHand(foreign.Destination);
+        _harness.Clock.Advance(Options.RefreshInterval);
+        await ApplyAsync(table);
         Assert.Equal($"10.65.0.1/32 dev {cali1} scope link proto 80", _harness.RouteTo("10.65.0.1/32"));
+        Assert.Equal(2, _harness.Metric("felix_netlink_errors{errno=\"EEXIST\"}"));
     }
 
     [Fact]
@@ -108,7 +122,7 @@ public sealed partial class RouteTableTests
         var steps = await _harness.Recording(() => ApplyAsync(table));
 
         Assert.Equal(
-            [$"replace 10.65.0.1/32 dev {cali1} scope link proto 80", $"replace 10.65.0.2/32 dev {cali1} scope link proto 80",
+            [$"add 10.65.0.1/32 dev {cali1} scope link proto 80", $"replace 10.65.0.2/32 dev {cali1} scope link proto 80",
                 $"delete 10.65.0.3/32 dev {cali2} scope link proto 80",
                 "conntrack --family ipv4 --delete --orig-src 10.65.0.3", "conntrack --family ipv4 --delete --orig-dst 10.65.0.3",
                 "conntrack --family ipv4 --delete --reply-src 10.65.0.3", "conntrack --family ipv4 --delete --reply-dst 10.65.0.3"],
@@ -175,7 +189,7 @@ public sealed partial class RouteTableTests
         var table = _harness.NewTable();
         table.SetRoutes("cali1", Nets("10.65.0.1", "10.65.0.2"));
         var refused = IPNetwork.Parse("10.65.0.1/32");
-        _harness.Netlink.Refuse = r => r is ReplaceRoute { Route.Destination: var d } && d == refused ? Fakes.FakeRouteNetlink.Error(1) : null;
+        _harness.Netlink.Refuse = r => r is AddRoute { Route.Destination: var d } && d == refused ? Fakes.FakeRouteNetlink.Error(1) : null;
 
         Assert.False(await table.ApplyAsync(CancellationToken.None));
 
@@ -185,7 +199,7 @@ public sealed partial class RouteTableTests
         Assert.Equal(3, _harness.Metric("felix_netlink_errors{errno=\"EPERM\"}"));
         Assert.Equal(3, _harness.Netlink.ListRoutesCalls);
         Assert.Contains(_harness.Log.Entries, e => e.Level == LogLevel.Error
-            && e.Message == "routes (IPv4): the kernel refused requests 3 times; last: replace 10.65.0.1/32 dev cali1 proto 80: EPERM (1)");
+            && e.Message == "routes (IPv4): the kernel refused requests 3 times; last: add 10.65.0.1/32 dev cali1 proto 80: EPERM (1)");
 
         _harness.Netlink.Refuse = null;
         await ApplyAsync(table);

@@ -27,7 +27,7 @@ public sealed partial class RouteTableTests
 
         var steps = await _harness.Recording(() => ApplyAsync(table));
 
-        Assert.Equal(["replace 10.70.0.5/32 via 192.168.1.2 proto 80", "replace 10.70.0.6/32 via 192.168.1.2 proto 80"], steps);
+        Assert.Equal(["add 10.70.0.5/32 via 192.168.1.2 proto 80", "add 10.70.0.6/32 via 192.168.1.2 proto 80"], steps);
         Assert.Equal($"10.70.0.5/32 via 192.168.1.2 dev {eth0} proto 80", _harness.RouteTo("10.70.0.5/32"));
 
         _harness.Clock.Advance(Options.RefreshInterval);
@@ -48,7 +48,7 @@ public sealed partial class RouteTableTests
 
         Assert.Equal("delete 10.70.0.5/32 via 192.168.1.2 proto 80", steps[0]);
         Assert.Equal(4, steps.Count(s => s.StartsWith("conntrack", StringComparison.Ordinal)));
-        Assert.Equal("replace 10.70.0.5/32 via 192.168.1.3 proto 80", steps[^1]);
+        Assert.Equal("add 10.70.0.5/32 via 192.168.1.3 proto 80", steps[^1]);
 
         table.RemoveRemoteRoutes(RemoteEndpoint);
         await ApplyAsync(table);

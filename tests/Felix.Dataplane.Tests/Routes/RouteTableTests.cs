@@ -16,7 +16,7 @@ public sealed partial class RouteTableTests
     private readonly RouteTableHarness _harness = new();
 
     [Fact]
-    public async Task A_workload_route_is_one_replace_out_of_its_interface_with_scope_link_and_our_protocol()
+    public async Task A_workload_route_is_one_exclusive_add_out_of_its_interface_with_scope_link_and_our_protocol()
     {
         var cali1 = _harness.Netlink.AddLink("cali1");
         var table = _harness.NewTable();
@@ -24,7 +24,7 @@ public sealed partial class RouteTableTests
 
         var steps = await _harness.Recording(() => ApplyAsync(table));
 
-        Assert.Equal([$"replace 10.65.0.1/32 dev {cali1} scope link proto 80"], steps);
+        Assert.Equal([$"add 10.65.0.1/32 dev {cali1} scope link proto 80"], steps);
         Assert.Single(_harness.Netlink.Batches);
         Assert.Equal($"10.65.0.1/32 dev {cali1} scope link proto 80", _harness.RouteTo("10.65.0.1/32"));
         Assert.False(table.HasPendingWork);
@@ -43,8 +43,8 @@ public sealed partial class RouteTableTests
 
         var batch = Assert.Single(_harness.Netlink.Batches);
         Assert.Equal(
-            [$"replace 10.65.0.1/32 dev {cali1} scope link proto 80", $"replace 10.65.0.2/32 dev {cali1} scope link proto 80",
-                $"replace 10.65.0.3/32 dev {cali2} scope link proto 80", $"replace 10.65.0.4/32 dev {cali2} scope link proto 80"],
+            [$"add 10.65.0.1/32 dev {cali1} scope link proto 80", $"add 10.65.0.2/32 dev {cali1} scope link proto 80",
+                $"add 10.65.0.3/32 dev {cali2} scope link proto 80", $"add 10.65.0.4/32 dev {cali2} scope link proto 80"],
             batch.Select(Show));
     }
 
@@ -59,7 +59,7 @@ public sealed partial class RouteTableTests
         table.SetRoutes("cali1", Nets("10.65.0.1", "10.65.0.2", "10.65.0.3"));
         var steps = await _harness.Recording(() => ApplyAsync(table));
 
-        Assert.Equal([$"replace 10.65.0.3/32 dev {cali1} scope link proto 80"], steps);
+        Assert.Equal([$"add 10.65.0.3/32 dev {cali1} scope link proto 80"], steps);
     }
 
     [Fact]
@@ -136,7 +136,7 @@ public sealed partial class RouteTableTests
             [$"delete 10.65.0.1/32 dev {cali1} scope link proto 80",
                 "conntrack --family ipv4 --delete --orig-src 10.65.0.1", "conntrack --family ipv4 --delete --orig-dst 10.65.0.1",
                 "conntrack --family ipv4 --delete --reply-src 10.65.0.1", "conntrack --family ipv4 --delete --reply-dst 10.65.0.1",
-                $"replace 10.65.0.1/32 dev {cali2} scope link proto 80"],
+                $"add 10.65.0.1/32 dev {cali2} scope link proto 80"],
             steps);
         Assert.Empty(_harness.Conntrack.Flows);
         Assert.False(table.HasPendingWork);
