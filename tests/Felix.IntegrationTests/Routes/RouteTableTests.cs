@@ -14,7 +14,7 @@ namespace Felix.IntegrationTests.Routes;
 /// <summary>
 /// <see cref="RouteTable"/> with the real netlink, link events and <c>conntrack</c>, inside a host
 /// namespace: the host reaches a workload once its route is programmed, a restart sends no request,
-/// routes of other protocols stay, a recreated interface gets its route back from the link event,
+/// routes of other protocols stay (also to a claimed destination), a recreated interface gets its route back from the link event,
 /// a moved address loses its flows, and remote routes go via their host's address or wait when
 /// no link reaches it. What the fake kernel of the unit tests copies is checked here against the real one.
 /// </summary>
@@ -93,6 +93,34 @@ public sealed class RouteTableTests
         Assert.True(await v6Again.ApplyAsync(CancellationToken.None), _log.ToString());
 
         Assert.Equal(requests, netlink.Requests.Count);
+    }
+
+    [Theory]
+    [InlineData("-4", "10.65.6.1/32")]
+    [InlineData("-6", "fd65::6:1/128")]
+    public async Task A_foreign_route_to_a_claimed_destination_is_left_alone_until_it_goes(string family, string destination)
+    {
+        await using var net = new NetworkNamespaces();
+        var host = await net.CreateNamespaceAsync("foreign");
+        var cali = NetworkNamespaces.NewInterfaceName();
+        await AddVethAsync(host, cali, "peer0");
+        await host.IpCheckedAsync(family, "route", "add", destination, "dev", cali, "proto", "static");
+        using var netlink = NetworkNamespace.Run(host.Name, RouteNetlink.Open);
+        var table = New(netlink, family == "-4" ? IpVersion.V4 : IpVersion.V6, host);
+        table.SetRoutes(cali, [IPNetwork.Parse(destination)]);
+
+        Assert.True(await table.ApplyAsync(CancellationToken.None), _log.ToString());
+
+        var address = destination.Split('/')[0];
+        Assert.Contains(await RoutesAsync(host, family, "proto", "static"), r => r.StartsWith(address + " ", StringComparison.Ordinal));
+        Assert.Empty(await RoutesAsync(host, family, "proto", "80"));
+        Assert.Equal(1, Metric("felix_netlink_errors{errno=\"EEXIST\"}"));
+        Assert.False(table.HasPendingWork);
+
+        await host.IpCheckedAsync(family, "route", "del", destination, "proto", "static");
+        table.RequestReadBack();
+        Assert.True(await table.ApplyAsync(CancellationToken.None), _log.ToString());
+        Assert.Contains(await RoutesAsync(host, family, "proto", "80"), r => r.StartsWith(address + " ", StringComparison.Ordinal));
     }
 
     [Fact]
