@@ -12,7 +12,7 @@ namespace Felix.Dataplane.Routes;
 /// per remote endpoint (<see cref="SetRemoteRoutes"/>: <c>&lt;ip&gt; via &lt;its host's bird_ip&gt;</c>,
 /// for RemoteWorkloadRoutes) — recorded without I/O, and a record of the kernel's routes of our
 /// protocol, learnt by a netlink dump and then kept from our own writes. <see cref="ApplyAsync"/>
-/// turns the destinations that changed into one pipelined batch of replace and delete requests.
+/// turns the destinations that changed into one pipelined batch of add, replace and delete requests.
 /// <para>
 /// Every route of DeviceRouteProtocol in the main table is ours: at start, after a failure, after
 /// lost link events and every refresh interval the table dumps them and the links, repairs what
