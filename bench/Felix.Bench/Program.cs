@@ -1,11 +1,11 @@
 using Felix.Bench;
 
-// Felix.Bench [startup|datastore|calc|render|iptables|ipsets|all] [--quick] [--runs N] [--aot PATH] [--jit PATH]
+// Felix.Bench [startup|datastore|calc|render|iptables|ipsets|routes|all] [--quick] [--runs N] [--aot PATH] [--jit PATH]
 // Every figure is printed next to its floor, measured in the same run.
 var options = BenchOptions.Parse(args);
 if (options is null)
 {
-    Console.Error.WriteLine("usage: Felix.Bench [startup|datastore|calc|render|iptables|ipsets|all] [--quick] [--runs N] [--aot out/felix/felix] [--jit path/to/felix.dll]");
+    Console.Error.WriteLine("usage: Felix.Bench [startup|datastore|calc|render|iptables|ipsets|routes|all] [--quick] [--runs N] [--aot out/felix/felix] [--jit path/to/felix.dll]");
     return 2;
 }
 var status = 0;
@@ -45,5 +45,14 @@ if (options.Scenario is "ipsets" or "all")
         : options.Quick
         ? await IpsetsBench.RunAsync(members: 10_000, coldRuns: 3, changes: 10)
         : await IpsetsBench.RunAsync(members: 100_000, coldRuns: 5, changes: 50);
+}
+if (options.Scenario is "routes" or "all")
+{
+    // ip -batch and the agent's netlink socket both belong in the bench's namespace: run from inside it.
+    status |= !BenchNamespace.IsInside
+        ? await BenchNamespace.RunInsideAsync(options.Quick ? ["routes", "--quick"] : ["routes"])
+        : options.Quick
+        ? await RoutesBench.RunAsync(coldRoutes: 1_000, refreshRoutes: 10_000, runs: 3)
+        : await RoutesBench.RunAsync(coldRoutes: 10_000, refreshRoutes: 100_000, runs: 5);
 }
 return status;

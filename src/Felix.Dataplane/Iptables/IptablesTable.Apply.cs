@@ -146,12 +146,12 @@ public sealed partial class IptablesTable
         _hooksDirty = HookedChains().Any(b => !HooksInPlace(b));
         if (!_adopted)
         {
-            LogAdopted(_logger, _tableName, _commands.Version, _commands.BackendName, _programmed.Count, _dirty.Count);
+            LogAdopted(_logger, _tableName, (int)_commands.Version, _commands.BackendName, _programmed.Count, _dirty.Count);
             _adopted = true;
         }
         else if (_dirty.Count > 0 || _hooksDirty)
         {
-            LogDrift(_logger, _tableName, _commands.Version, _dirty.Count, _hooksDirty);
+            LogDrift(_logger, _tableName, (int)_commands.Version, _dirty.Count, _hooksDirty);
         }
         UpdateGauges();
     }
@@ -350,8 +350,8 @@ public sealed partial class IptablesTable
     private static partial void LogReadBackFailed(ILogger logger, string tool, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "iptables {Table} (IPv{Version}, {Backend}): found {Programmed} felix chains programmed; {Dirty} chains to write or remove")]
-    private static partial void LogAdopted(ILogger logger, string table, IpVersion version, string backend, int programmed, int dirty);
+    private static partial void LogAdopted(ILogger logger, string table, int version, string backend, int programmed, int dirty);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "iptables {Table} (IPv{Version}): read-back found {Chains} felix chains changed by someone else (hooks moved: {Hooks}); repairing")]
-    private static partial void LogDrift(ILogger logger, string table, IpVersion version, int chains, bool hooks);
+    private static partial void LogDrift(ILogger logger, string table, int version, int chains, bool hooks);
 }

@@ -23,6 +23,7 @@ public static class Errno
         [95] = "EOPNOTSUPP",
         [97] = "EAFNOSUPPORT",
         [99] = "EADDRNOTAVAIL",
+        [100] = "ENETDOWN",
         [101] = "ENETUNREACH",
         [105] = "ENOBUFS",
         [113] = "EHOSTUNREACH",
