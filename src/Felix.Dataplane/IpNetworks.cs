@@ -29,3 +29,26 @@ public static class IpNetworks
         return new IPNetwork(address, prefix);
     }
 }
+
+/// <summary>
+/// Networks by family, then address, then prefix length: batches and logs come out in one stable
+/// order on every run (ipset deltas, route requests).
+/// </summary>
+public sealed class NetworkOrder : IComparer<IPNetwork>
+{
+    public static readonly NetworkOrder Instance = new();
+
+    public int Compare(IPNetwork x, IPNetwork y)
+    {
+        Span<byte> left = stackalloc byte[16];
+        Span<byte> right = stackalloc byte[16];
+        x.BaseAddress.TryWriteBytes(left, out var leftLength);
+        y.BaseAddress.TryWriteBytes(right, out var rightLength);
+        var order = leftLength.CompareTo(rightLength);
+        if (order == 0)
+        {
+            order = left[..leftLength].SequenceCompareTo(right[..rightLength]);
+        }
+        return order != 0 ? order : x.PrefixLength.CompareTo(y.PrefixLength);
+    }
+}

@@ -49,21 +49,3 @@ internal static class IpSetMembers
 
     private static int HostPrefix(IPAddress address) => address.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32;
 }
-
-/// <summary>Address order, then prefix: deltas are written sorted so a batch reads the same on every run.</summary>
-internal sealed class MemberOrder : IComparer<IPNetwork>
-{
-    public static readonly MemberOrder Instance = new();
-
-    public int Compare(IPNetwork x, IPNetwork y)
-    {
-        Span<byte> left = stackalloc byte[16];
-        Span<byte> right = stackalloc byte[16];
-        x.BaseAddress.TryWriteBytes(left, out var leftLength);
-        y.BaseAddress.TryWriteBytes(right, out var rightLength);
-        var byAddress = leftLength != rightLength
-            ? leftLength.CompareTo(rightLength)
-            : left[..leftLength].SequenceCompareTo(right[..rightLength]);
-        return byAddress != 0 ? byAddress : x.PrefixLength.CompareTo(y.PrefixLength);
-    }
-}

@@ -85,11 +85,11 @@ public sealed partial class IpSets
             }
             else
             {
-                foreach (var member in state.PendingDelete.Order(MemberOrder.Instance))
+                foreach (var member in state.PendingDelete.Order(NetworkOrder.Instance))
                 {
                     batch.Delete(name, member);
                 }
-                foreach (var member in state.PendingAdd.Order(MemberOrder.Instance))
+                foreach (var member in state.PendingAdd.Order(NetworkOrder.Instance))
                 {
                     batch.Add(name, member);
                 }

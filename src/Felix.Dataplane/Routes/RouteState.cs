@@ -85,23 +85,3 @@ internal sealed class RouteState(IPNetwork destination)
     /// <summary>A single address (<c>/32</c>, <c>/128</c>): the only kind whose conntrack entries are flushed.</summary>
     public bool IsHost => Destination.PrefixLength == (Destination.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
 }
-
-/// <summary>Destinations by address, then prefix length: requests and logs come out in a stable order.</summary>
-internal sealed class NetworkOrder : IComparer<IPNetwork>
-{
-    public static readonly NetworkOrder Instance = new();
-
-    public int Compare(IPNetwork x, IPNetwork y)
-    {
-        Span<byte> left = stackalloc byte[16];
-        Span<byte> right = stackalloc byte[16];
-        x.BaseAddress.TryWriteBytes(left, out var leftLength);
-        y.BaseAddress.TryWriteBytes(right, out var rightLength);
-        var order = leftLength.CompareTo(rightLength);
-        if (order == 0)
-        {
-            order = left[..leftLength].SequenceCompareTo(right[..rightLength]);
-        }
-        return order != 0 ? order : x.PrefixLength.CompareTo(y.PrefixLength);
-    }
-}

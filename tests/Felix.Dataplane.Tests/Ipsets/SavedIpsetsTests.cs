@@ -25,10 +25,10 @@ public sealed class SavedIpsetsTests
         Assert.Equal(["felix-all-ipam-pools-v6", "felix-tmp-v4-db", "felix-v4-db"], saved.Owned.Keys.Order(StringComparer.Ordinal));
         var db = saved.Owned["felix-v4-db"];
         Assert.Equal(new IpSetMetadata(IpSetType.HashIp, IpVersion.V4, 1_048_576, true), db.Metadata);
-        Assert.Equal([IPNetwork.Parse("10.0.0.1/32"), IPNetwork.Parse("10.0.0.2/32")], db.Members.Order(MemberOrder.Instance));
+        Assert.Equal([IPNetwork.Parse("10.0.0.1/32"), IPNetwork.Parse("10.0.0.2/32")], db.Members.Order(NetworkOrder.Instance));
         var pools = saved.Owned["felix-all-ipam-pools-v6"];
         Assert.True(pools.Metadata.Matches(new IpSetSpec("felix-all-ipam-pools-v6", IpSetType.HashNet, IpVersion.V6, 1_048_576)));
-        Assert.Equal([IPNetwork.Parse("fd00::/48"), IPNetwork.Parse("fd01::1/128")], pools.Members.Order(MemberOrder.Instance));
+        Assert.Equal([IPNetwork.Parse("fd00::/48"), IPNetwork.Parse("fd01::1/128")], pools.Members.Order(NetworkOrder.Instance));
     }
 
     [Theory]
