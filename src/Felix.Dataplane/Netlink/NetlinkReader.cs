@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Felix.Dataplane.Netlink.Interop;
 
@@ -11,7 +12,7 @@ namespace Felix.Dataplane.Netlink;
 /// </summary>
 internal ref struct NetlinkReader(ReadOnlySpan<byte> buffer)
 {
-    private static readonly int HeaderSize = Marshal.SizeOf<nlmsghdr>();
+    private static readonly int HeaderSize = Unsafe.SizeOf<nlmsghdr>();
 
     private ReadOnlySpan<byte> _rest = buffer;
 
@@ -51,7 +52,7 @@ internal readonly ref struct NetlinkMessage(nlmsghdr header, ReadOnlySpan<byte> 
     public T Fixed<T>()
         where T : unmanaged
     {
-        var size = Marshal.SizeOf<T>();
+        var size = Unsafe.SizeOf<T>();
         return Payload.Length >= size
             ? MemoryMarshal.Read<T>(Payload)
             : throw new MalformedNetlinkException($"message type {Header.nlmsg_type}: {Payload.Length} payload bytes, too few for {typeof(T).Name} ({size})");
@@ -62,7 +63,7 @@ internal readonly ref struct NetlinkMessage(nlmsghdr header, ReadOnlySpan<byte> 
         where T : unmanaged
     {
         Fixed<T>();
-        return new AttributeReader(Payload[Math.Min(NetlinkWriter.Align(Marshal.SizeOf<T>()), Payload.Length)..]);
+        return new AttributeReader(Payload[Math.Min(NetlinkWriter.Align(Unsafe.SizeOf<T>()), Payload.Length)..]);
     }
 }
 

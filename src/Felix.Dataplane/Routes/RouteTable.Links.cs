@@ -196,6 +196,28 @@ public sealed partial class RouteTable
     }
 
     /// <summary>Whether the kernel's route is the one wanted; a gateway route's link is the kernel's choice.</summary>
+    /// <summary>
+    /// What <c>Matches(state.Kernel, DesiredSpec(state, winner))</c> says, without building the spec:
+    /// a refresh asks it of every destination (100k at scale). Null when nothing is desired now.
+    /// </summary>
+    private bool? KernelMatchesDesired(RouteState state, RouteTarget? winner)
+    {
+        if (winner is not { } target || state.ForeignHeld)
+        {
+            return null;
+        }
+        var kernel = state.Kernel;
+        if (target.Gateway is { } gateway)
+        {
+            return gateway.Equals(state.UnreachableGateway)
+                ? null
+                : kernel is not null && kernel.Scope == RouteScope.Universe && !kernel.OnLink && Equals(kernel.Gateway, gateway);
+        }
+        return _linksByName.TryGetValue(target.Interface!, out var link) && link.IsUp
+            ? kernel is not null && kernel.Scope == _deviceScope && !kernel.OnLink && kernel.Gateway is null && kernel.InterfaceIndex == link.Index
+            : null;
+    }
+
     private static bool Matches(RouteSpec kernel, RouteSpec desired) =>
         kernel.Scope == desired.Scope && kernel.OnLink == desired.OnLink && Equals(kernel.Gateway, desired.Gateway)
         && (desired.Gateway is not null || kernel.InterfaceIndex == desired.InterfaceIndex);
@@ -220,9 +242,9 @@ public sealed partial class RouteTable
         {
             return false;
         }
-        if (DesiredSpec(state, winner) is { } desired)
+        if (KernelMatchesDesired(state, winner) is { } matches)
         {
-            return state.Kernel is { } kernel && Matches(kernel, desired);
+            return matches;
         }
         // Waiting: a route of ours still through the wanted link (IPv6 may keep one on a down link) is left.
         return state.Kernel is null || (winner is not null && TargetOf(state.Kernel) == winner);
