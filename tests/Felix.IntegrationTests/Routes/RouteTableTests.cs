@@ -219,6 +219,41 @@ public sealed class RouteTableTests
         Assert.Contains(_log.Lines, l => l.Contains("Gateway 192.168.9.9 is not on any local link", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Ten_thousand_routes_are_programmed_read_back_and_left_alone_by_a_restart()
+    {
+        await using var net = new NetworkNamespaces();
+        var host = await net.CreateNamespaceAsync("scale");
+        var cali = NetworkNamespaces.NewInterfaceName();
+        await AddVethAsync(host, cali, "peer0");
+        using var real = NetworkNamespace.Run(host.Name, RouteNetlink.Open);
+        var destinations = Enumerable.Range(0, 10_000)
+            .Select(i => new IPNetwork(new IPAddress([10, 70, (byte)(i >> 8), (byte)i]), 32)).ToList();
+        var table = New(real, IpVersion.V4, host);
+
+        table.SetRoutes(cali, destinations);
+        Assert.True(await table.ApplyAsync(CancellationToken.None), _log.ToString());
+
+        var index = real.ListLinks().Single(l => l.Name == cali).Index;
+        var programmed = real.ListRoutes(IpVersion.V4, 80);
+        Assert.Equal(10_000, programmed.Count);
+        Assert.All(programmed, r => Assert.True(r.InterfaceIndex == index && r.Scope == RouteScope.Link, $"unexpected {r}"));
+        Assert.Equal(destinations.ToHashSet(), programmed.Select(r => r.Destination).ToHashSet());
+        var shown = (await host.IpCheckedAsync("-4", "route", "show", "proto", "80")).StandardOutput;
+        Assert.Equal(10_000, shown.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        var counting = new CountingNetlink(real);
+        var restarted = New(counting, IpVersion.V4, host);
+        restarted.SetRoutes(cali, destinations);
+        Assert.True(await restarted.ApplyAsync(CancellationToken.None), _log.ToString());
+        Assert.Empty(counting.Requests);
+
+        restarted.SetRoutes(cali, destinations.Skip(1));
+        Assert.True(await restarted.ApplyAsync(CancellationToken.None), _log.ToString());
+        Assert.Equal([new DeleteRoute(programmed.Single(r => r.Destination == destinations[0]))], counting.Requests);
+        Assert.Equal(9_999, real.ListRoutes(IpVersion.V4, 80).Count);
+    }
+
     /// <summary>A veth pair with both ends up (a down peer would mark the routes "linkdown").</summary>
     private static async Task AddVethAsync(NetNs host, string name, string peer)
     {
