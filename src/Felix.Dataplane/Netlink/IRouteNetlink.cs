@@ -84,6 +84,8 @@ public sealed record NetlinkError(int Errno, string Name, string? Message)
     public const int NoSuchProcess = 3;
     public const int NoSuchDevice = 19;
     public const int Exists = 17;
+    public const int NetworkIsDown = 100;
+    public const int NetworkIsUnreachable = 101;
 
     public override string ToString() => Message is null ? $"{Name} ({Errno})" : $"{Name} ({Errno}): {Message}";
 }

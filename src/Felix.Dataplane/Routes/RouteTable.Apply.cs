@@ -7,8 +7,6 @@ namespace Felix.Dataplane.Routes;
 
 public sealed partial class RouteTable
 {
-    private const int NetworkIsDown = 100;
-    private const int NetworkIsUnreachable = 101;
     private const int MaxRefusalsLogged = 5;
 
     private readonly HashSet<IPAddress> _unreachableLogged = [];
@@ -232,7 +230,7 @@ public sealed partial class RouteTable
                 OnLinkGone(route.InterfaceIndex);
                 MarkDirty(state);
                 return true;
-            case NetworkIsDown when route.InterfaceIndex != 0:
+            case NetlinkError.NetworkIsDown when route.InterfaceIndex != 0:
                 LogLinkVanished(_logger, state.Destination, route.InterfaceIndex, result.Name);
                 // Down since we last heard; its event is on the way and the kernel has dropped its routes.
                 if (_linkNames.TryGetValue(route.InterfaceIndex, out var name) && _linksByName.TryGetValue(name, out var link)
@@ -253,7 +251,7 @@ public sealed partial class RouteTable
                 state.ForeignHeld = true;
                 MarkDirty(state);
                 return true;
-            case NetworkIsUnreachable when route.Gateway is { } gateway:
+            case NetlinkError.NetworkIsUnreachable when route.Gateway is { } gateway:
                 if (_unreachableLogged.Add(gateway))
                 {
                     LogGatewayUnreachable(_logger, gateway, state.Destination, result.ToString());
