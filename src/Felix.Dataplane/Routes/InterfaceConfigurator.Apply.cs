@@ -47,7 +47,7 @@ public sealed partial class InterfaceConfigurator
         }
         catch (NetlinkException e)
         {
-            _metrics.NetlinkErrors.Inc();
+            _metrics.NetlinkErrors.WithLabels(NetlinkErrorMetric.Socket).Inc();
             _listRetry = Next(_listRetry, out var delay);
             LogListFailed(_logger, e.Message, delay.TotalSeconds);
             return false;
@@ -118,7 +118,7 @@ public sealed partial class InterfaceConfigurator
         }
         catch (NetlinkException e)
         {
-            _metrics.NetlinkErrors.Inc();
+            _metrics.NetlinkErrors.WithLabels(NetlinkErrorMetric.Socket).Inc();
             var delay = TimeSpan.Zero;
             foreach (var p in pending)
             {
@@ -156,10 +156,10 @@ public sealed partial class InterfaceConfigurator
             Configured(p, batch);
             return true;
         }
-        _metrics.NetlinkErrors.Inc(refused.Count);
         p.State.Retry = Next(p.State.Retry, out var delay);
         foreach (var i in refused)
         {
+            _metrics.NetlinkErrors.WithLabels(results[i]!.Name).Inc();
             LogRequestRefused(_logger, name, Describe(batch[i]), results[i]!.ToString(), delay.TotalSeconds);
         }
         return false;

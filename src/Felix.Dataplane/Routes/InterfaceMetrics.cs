@@ -10,8 +10,7 @@ public sealed class InterfaceMetrics
         ArgumentNullException.ThrowIfNull(metrics);
         SysctlWrites = metrics.CreateCounter("felix_interface_sysctl_writes", "Kernel parameters (/proc/sys) the agent found different and set.");
         SysctlErrors = metrics.CreateCounter("felix_interface_sysctl_errors", "Kernel parameters (/proc/sys) that could not be read or set.");
-        NetlinkErrors = metrics.CreateCounter("felix_interface_netlink_errors",
-            "Interface configuration requests (link up, neighbour, proxy neighbour, link dump) the kernel refused or the netlink socket failed; a vanished interface is not counted.");
+        NetlinkErrors = NetlinkErrorMetric.Create(metrics);
         Configured = metrics.CreateGauge("felix_interfaces_configured", "Local workload interfaces present and fully configured.");
         Waiting = metrics.CreateGauge("felix_interfaces_waiting", "Local workload interfaces wanted but not in the namespace (yet).");
     }

@@ -176,7 +176,7 @@ public sealed partial class RouteTable
         }
         catch (NetlinkException e)
         {
-            _metrics.NetlinkErrors.WithLabels("socket").Inc();
+            _metrics.NetlinkErrors.WithLabels(NetlinkErrorMetric.Socket).Inc();
             return ($"netlink: {e.Message}", true);
         }
         var refused = 0;

@@ -21,7 +21,7 @@ public sealed partial class RouteTable
         }
         catch (NetlinkException e)
         {
-            _metrics.NetlinkErrors.WithLabels("socket").Inc();
+            _metrics.NetlinkErrors.WithLabels(NetlinkErrorMetric.Socket).Inc();
             error = $"read-back failed: {e.Message}";
             LogReadBackFailed(_logger, (int)_version, e.Message);
             return false;

@@ -26,8 +26,7 @@ public sealed class RouteTableMetrics
         _perInterfaceSyncSeconds = metrics.CreateSummary("felix_route_table_per_iface_sync_seconds",
             "Time taken to sync each interface's routes (the requests of one apply are pipelined together, so its time is shared evenly among the interfaces it synced).",
             labels, Quantiles);
-        NetlinkErrors = metrics.CreateCounter("felix_netlink_errors",
-            "Netlink requests the kernel refused, by errno name (\"socket\": the socket itself failed).", ["errno"]);
+        NetlinkErrors = NetlinkErrorMetric.Create(metrics);
     }
 
     internal Counter NetlinkErrors { get; }

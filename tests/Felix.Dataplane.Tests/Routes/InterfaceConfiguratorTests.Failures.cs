@@ -59,7 +59,7 @@ public sealed partial class InterfaceConfiguratorTests
         Assert.True(configurator.Apply());
 
         Assert.False(configurator.IsConfigured(Name));
-        Assert.Equal(0, _h.Metric("felix_interface_netlink_errors"));
+        Assert.Equal(0, _h.Metric("felix_netlink_errors"));
         _h.Deliver(configurator);
         Assert.False(configurator.HasPendingWork);
 
@@ -82,7 +82,7 @@ public sealed partial class InterfaceConfiguratorTests
         Assert.False(configurator.Apply());
 
         Assert.False(configurator.IsConfigured(Name));
-        Assert.Equal(1, _h.Metric("felix_interface_netlink_errors"));
+        Assert.Equal(1, _h.Metric("felix_netlink_errors{errno=\"EINVAL\"}"));
         Assert.Contains(_h.Log.Entries, e => e.Level == LogLevel.Warning
             && e.Message.Contains($"{Name}: the kernel refused proxy neighbour fe80::1: EINVAL (22): bad proxy", StringComparison.Ordinal));
         Assert.False(configurator.HasPendingWork);
@@ -132,7 +132,7 @@ public sealed partial class InterfaceConfiguratorTests
 
         _h.Links.SocketFailure = "recvmsg: ENOBUFS";
         Assert.False(configurator.Apply());
-        Assert.Equal(1, _h.Metric("felix_interface_netlink_errors"));
+        Assert.Equal(1, _h.Metric("felix_netlink_errors{errno=\"socket\"}"));
         Assert.Contains(_h.Log.Entries, e => e.Level == LogLevel.Error && e.Message.Contains("ENOBUFS", StringComparison.Ordinal));
 
         _h.Links.SocketFailure = null;

@@ -57,7 +57,11 @@ internal sealed class InterfaceHarness(bool kernelIpv6 = true)
     {
         using var stream = new MemoryStream();
         _registry.CollectAndExportAsTextAsync(stream).GetAwaiter().GetResult();
-        var line = Encoding.UTF8.GetString(stream.ToArray()).Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
-        return double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+        var lines = Encoding.UTF8.GetString(stream.ToArray()).Split('\n');
+        // A bare name sums all its labelled series; the family must be registered, so a zero is not vacuous.
+        var family = name.Split('{')[0];
+        Assert.Contains(lines, l => l.StartsWith($"# TYPE {family} ", StringComparison.Ordinal));
+        return lines.Where(l => l.StartsWith(name + " ", StringComparison.Ordinal) || (!name.Contains('{', StringComparison.Ordinal) && l.StartsWith(name + "{", StringComparison.Ordinal)))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
     }
 }

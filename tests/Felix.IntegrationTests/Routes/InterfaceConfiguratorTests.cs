@@ -116,7 +116,7 @@ public sealed class InterfaceConfiguratorTests
         Assert.False(configurator.IsConfigured(name));
 
         Assert.Equal(0, Metric("felix_interface_sysctl_errors"));
-        Assert.Equal(0, Metric("felix_interface_netlink_errors"));
+        Assert.Equal(0, Metric("felix_netlink_errors"));
         Assert.Equal(2, _log.Lines.Count(l => l.Contains("vanished while being configured", StringComparison.Ordinal)));
     }
 
@@ -145,7 +145,11 @@ public sealed class InterfaceConfiguratorTests
     {
         using var stream = new MemoryStream();
         _registry.CollectAndExportAsTextAsync(stream).GetAwaiter().GetResult();
-        var line = Encoding.UTF8.GetString(stream.ToArray()).Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
-        return double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+        var lines = Encoding.UTF8.GetString(stream.ToArray()).Split('\n');
+        // A bare name sums all its labelled series; the family must be registered, so a zero is not vacuous.
+        var family = name.Split('{')[0];
+        Assert.Contains(lines, l => l.StartsWith($"# TYPE {family} ", StringComparison.Ordinal));
+        return lines.Where(l => l.StartsWith(name + " ", StringComparison.Ordinal) || (!name.Contains('{', StringComparison.Ordinal) && l.StartsWith(name + "{", StringComparison.Ordinal)))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
     }
 }
