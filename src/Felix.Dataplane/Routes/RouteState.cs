@@ -56,6 +56,9 @@ internal sealed class RouteState(IPNetwork destination)
     /// <summary>A route of another protocol holds the destination (our add met EEXIST): left alone until the next read-back or claim change.</summary>
     public bool ForeignHeld { get; set; }
 
+    /// <summary>The last read-back that found our route to the destination (see <c>RouteTable.Adopt</c>).</summary>
+    public int ReadBackGeneration { get; set; }
+
     /// <summary>Whether the operator has been told about the foreign route, so each refresh's retry does not say it again.</summary>
     public bool ForeignLogged { get; set; }
 

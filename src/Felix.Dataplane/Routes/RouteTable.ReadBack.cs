@@ -1,3 +1,4 @@
+using System.Net;
 using Felix.Dataplane.Netlink;
 using Microsoft.Extensions.Logging;
 
@@ -5,9 +6,11 @@ namespace Felix.Dataplane.Routes;
 
 public sealed partial class RouteTable
 {
+    private int _readBackGeneration;
+
     /// <summary>
     /// Dumps the links and our routes and recomputes what differs from the desired state; the
-    /// record of the kernel is replaced, not merged, so anything someone else did is seen.
+    /// record of the kernel is replaced (an unchanged route keeps its record), so anything someone else did is seen.
     /// </summary>
     private bool TryReadBack(out string? error)
     {
@@ -46,10 +49,11 @@ public sealed partial class RouteTable
             _linksByName[link.Name] = link;
             _linkNames[link.Index] = link.Name;
         }
-        _kernelByIndex.Clear();
+        // A read-back usually finds what we already hold: an unchanged route keeps its record and its
+        // place in the per-link index, so a refresh of 100k routes costs lookups, not rebuilds.
+        var generation = ++_readBackGeneration;
         foreach (var state in _routes.Values)
         {
-            state.Kernel = null;
             state.UnreachableGateway = null;
             // Tried again: the foreign route may have gone.
             state.ForeignHeld = false;
@@ -63,12 +67,17 @@ public sealed partial class RouteTable
                 continue;
             }
             var state = StateOf(route.Destination);
-            if (state.Kernel is not { } held)
+            if (state.ReadBackGeneration != generation)
             {
-                SetKernel(state, route);
+                state.ReadBackGeneration = generation;
+                if (!route.Equals(state.Kernel))
+                {
+                    SetKernel(state, route);
+                }
                 continue;
             }
             // Two of ours to one destination (different metrics): keep the wanted one, delete the other.
+            var held = state.Kernel!;
             if (DesiredSpec(state, state.Winner) is { } desired && Matches(route, desired) && !Matches(held, desired))
             {
                 _duplicates.Add(held);
@@ -80,15 +89,28 @@ public sealed partial class RouteTable
             }
         }
         _dirty.Clear();
-        foreach (var state in _routes.Values.ToList())
+        List<IPNetwork>? idle = null;
+        foreach (var state in _routes.Values)
         {
+            if (state.ReadBackGeneration != generation && state.Kernel is not null)
+            {
+                SetKernel(state, null);
+            }
             // The address is routed there now: should the route go before we touch it, its flows must still be flushed.
             if (state.Kernel is { } held)
             {
                 state.Wanted ??= TargetOf(held);
             }
-            MarkDirty(state);
+            if (!InStep(state))
+            {
+                _dirty.Add(state.Destination);
+            }
+            else if (state.IsIdle)
+            {
+                (idle ??= []).Add(state.Destination);
+            }
         }
+        idle?.ForEach(d => _routes.Remove(d));
         var changed = _dirty.Count + _duplicates.Count;
         if (!_adopted)
         {
