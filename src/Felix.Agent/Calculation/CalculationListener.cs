@@ -6,8 +6,8 @@ namespace Felix.Agent.Calculation;
 
 /// <summary>
 /// Feeds the <see cref="CalculationGraph"/> from the datastore and flushes it once per batch,
-/// publishing its size and time as metrics. The dataplane updates it produces are what the
-/// dataplane driver will program; until that driver exists they are counted and logged at debug.
+/// publishing its size and time as metrics, and hands each non-empty flush to the dataplane driver
+/// (<paramref name="publish"/>, called on the datastore's thread: it must only enqueue).
 /// </summary>
 public sealed partial class CalculationListener : IDatastoreListener
 {
@@ -17,10 +17,12 @@ public sealed partial class CalculationListener : IDatastoreListener
     private readonly Gauge _localProfiles;
     private readonly Gauge _tags;
     private readonly Histogram _updateTime;
+    private readonly Action<IReadOnlyList<DataplaneUpdate>> _publish;
 
-    public CalculationListener(CalculationGraph graph, IMetricFactory metrics, ILogger<CalculationListener> log)
+    public CalculationListener(CalculationGraph graph, Action<IReadOnlyList<DataplaneUpdate>> publish, IMetricFactory metrics, ILogger<CalculationListener> log)
     {
         _graph = graph;
+        _publish = publish;
         _log = log;
         _localEndpoints = metrics.CreateGauge("felix_active_local_endpoints", "Active workload endpoints on this host.");
         _localProfiles = metrics.CreateGauge("felix_active_local_profiles", "Profiles used by this host's endpoints.");
@@ -42,6 +44,7 @@ public sealed partial class CalculationListener : IDatastoreListener
         if (updates.Count > 0)
         {
             LogBatch(_log, updates.Count, _graph.LastBatchDuration.TotalMilliseconds);
+            _publish(updates);
         }
     }
 

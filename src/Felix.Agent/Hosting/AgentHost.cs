@@ -1,11 +1,14 @@
 using System.Threading.Channels;
+using Felix.Agent.Dataplane;
 using Felix.Agent.Datastore;
 using Felix.Agent.Datastore.Etcd;
+using Felix.Agent.Hosting.Configuration;
 using Felix.Agent.Hosting.Health;
 using Felix.Agent.Hosting.Logging;
 using Felix.Agent.Hosting.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 
@@ -21,6 +24,12 @@ public static class AgentHost
     /// <summary>systemd's default stop timeout is 90 s; the agent promises to be gone within 5.</summary>
     public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(4);
 
+    /// <summary>
+    /// The apply loop reports at least every second when idle; silent this long, it is stuck (an
+    /// apply of a large table on a contended lock can legitimately take a minute).
+    /// </summary>
+    private static readonly TimeSpan DataplaneLivenessTimeout = TimeSpan.FromSeconds(150);
+
     public static IHost Build(AgentStartup startup, LogLineFormatter formatter)
     {
         var config = startup.Config;
@@ -32,7 +41,10 @@ public static class AgentHost
         var logLevel = new LogLevelSwitch(config.LogSeverityScreen);
         builder.Logging.AddFelixLogging(logLevel, formatter);
         builder.Services.AddSingleton(logLevel);
-        builder.Services.AddSystemd();
+        // Not AddSystemd(): its lifetime says READY=1 as soon as the host has started, and the
+        // agent is ready only once its dataplane is programmed; the driver says it then.
+        builder.Services.AddSingleton<ISystemdNotifier>(new SystemdNotifier());
+        builder.Services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true);
         builder.Services.Configure<HostOptions>(options =>
         {
             options.ShutdownTimeout = ShutdownTimeout;
@@ -68,11 +80,30 @@ public static class AgentHost
         }
         // After the endpoints: hosted services start in order, so a port already in use fails the
         // start before any background work has begun.
-        AddDatastore(builder.Services, startup, health);
+        var inputs = Channel.CreateUnbounded<DriverInput>(new UnboundedChannelOptions { SingleReader = true });
+        AddDatastore(builder.Services, startup, health, inputs.Writer);
+        AddDataplane(builder.Services, config, health, inputs);
         return builder.Build();
     }
 
-    private static void AddDatastore(IServiceCollection services, AgentStartup startup, HealthAggregator health)
+    private static void AddDataplane(IServiceCollection services, FelixConfig config, HealthAggregator health, Channel<DriverInput> inputs)
+    {
+        var options = new DriverOptions { Watchdog = SystemdWatchdog.Interval(Environment.GetEnvironmentVariable, Environment.ProcessId) };
+        services.AddHostedService(services => new DataplaneDriver(
+            cancellationToken => DataplaneFactory.CreateAsync(config, services.GetRequiredService<IMetricFactory>(),
+                services.GetRequiredService<ILoggerFactory>(), services.GetRequiredService<TimeProvider>(), cancellationToken),
+            inputs,
+            options,
+            health.Register("dataplane", reportsReadiness: true, DataplaneLivenessTimeout),
+            services.GetRequiredService<ISystemdNotifier>(),
+            new DataplaneMetrics(services.GetRequiredService<IMetricFactory>()),
+            config.EndpointReportingEnabled ? services.GetRequiredService<EndpointStatusReporter>() : null,
+            services.GetRequiredService<IHostApplicationLifetime>(),
+            services.GetRequiredService<ILogger<DataplaneDriver>>(),
+            services.GetRequiredService<TimeProvider>()));
+    }
+
+    private static void AddDatastore(IServiceCollection services, AgentStartup startup, HealthAggregator health, ChannelWriter<DriverInput> dataplane)
     {
         var config = startup.Config;
         var updates = Channel.CreateUnbounded<DatastoreUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -111,6 +142,7 @@ public static class AgentHost
         }
         services.AddSingleton<IDatastoreListener>(services => new Calculation.CalculationListener(
             new Calculation.CalculationGraph(config.FelixHostname, config.RemoteWorkloadRoutes, services.GetRequiredService<TimeProvider>()),
+            updates => dataplane.TryWrite(new CalculatedBatch(updates)),
             services.GetRequiredService<IMetricFactory>(),
             services.GetRequiredService<ILogger<Calculation.CalculationListener>>()));
         services.AddHostedService(services => new DatastoreConsumer(
