@@ -314,26 +314,4 @@ public sealed class RouteTableTests
         var line = System.Text.Encoding.UTF8.GetString(stream.ToArray()).Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
         return line is null ? 0 : double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
     }
-
-    /// <summary>The real netlink, with every request it was asked to execute kept.</summary>
-    private sealed class CountingNetlink(IRouteNetlink inner) : IRouteNetlink
-    {
-        public List<NetlinkRequest> Requests { get; } = [];
-
-        public IReadOnlyList<LinkInfo> ListLinks() => inner.ListLinks();
-
-        public IReadOnlyList<RouteSpec> ListRoutes(IpVersion family, byte protocol) => inner.ListRoutes(family, protocol);
-
-        public IReadOnlyList<NetlinkError?> Execute(IReadOnlyList<NetlinkRequest> requests)
-        {
-            Requests.AddRange(requests);
-            return inner.Execute(requests);
-        }
-
-        public IAsyncEnumerable<LinkEvent> WatchLinksAsync(CancellationToken cancellationToken) => inner.WatchLinksAsync(cancellationToken);
-
-        public void Dispose()
-        {
-        }
-    }
 }
