@@ -15,10 +15,11 @@ namespace Felix.IntegrationTests.Routes;
 /// <see cref="RouteTable"/> with the real netlink, link events and <c>conntrack</c>, inside a host
 /// namespace: the host reaches a workload once its route is programmed, a restart sends no request,
 /// routes of other protocols stay (also to a claimed destination), a recreated interface gets its route back from the link event,
-/// a moved address loses its flows, and remote routes go via their host's address or wait when
-/// no link reaches it. What the fake kernel of the unit tests copies is checked here against the real one.
+/// a moved address loses its flows, remote routes go via their host's address or wait when
+/// no link reaches it, and carry workload traffic between two hosts on one link (RemoteWorkloads).
+/// What the fake kernel of the unit tests copies is checked here against the real one.
 /// </summary>
-public sealed class RouteTableTests
+public sealed partial class RouteTableTests
 {
     private static readonly RouteTableOptions Quick = new()
     {
