@@ -16,7 +16,8 @@ namespace Felix.IntegrationTests.Routes;
 /// namespace: the host reaches a workload once its route is programmed, a restart sends no request,
 /// routes of other protocols stay (also to a claimed destination), a recreated interface gets its route back from the link event,
 /// a moved address loses its flows, remote routes go via their host's address or wait when
-/// no link reaches it, and carry workload traffic between two hosts on one link (RemoteWorkloads).
+/// no link reaches it, and carry workload traffic between two hosts on one link (RemoteWorkloads),
+/// and a route deleted or moved by hand is put back by the periodic read-back (Repair).
 /// What the fake kernel of the unit tests copies is checked here against the real one.
 /// </summary>
 public sealed partial class RouteTableTests
@@ -263,8 +264,9 @@ public sealed partial class RouteTableTests
         await host.IpCheckedAsync("link", "set", name, "up");
     }
 
-    private RouteTable New(IRouteNetlink netlink, IpVersion version, NetNs host) =>
-        new(version, netlink, new NamespacedCommandRunner(host), new RouteTableMetrics(Metrics.WithCustomRegistry(_registry)), _log, Quick, TimeProvider.System);
+    private RouteTable New(IRouteNetlink netlink, IpVersion version, NetNs host, RouteTableOptions? options = null) =>
+        new(version, netlink, new NamespacedCommandRunner(host), new RouteTableMetrics(Metrics.WithCustomRegistry(_registry)), _log, options ?? Quick,
+            TimeProvider.System);
 
     /// <summary>Proxy ARP/NDP and the neighbour entry, so the workload's replies come back; the route is the table's.</summary>
     private void ConfigureInterface(NetNs host, IRouteNetlink netlink, Workload workload)
