@@ -15,10 +15,12 @@ namespace Felix.IntegrationTests.Routes;
 /// <see cref="RouteTable"/> with the real netlink, link events and <c>conntrack</c>, inside a host
 /// namespace: the host reaches a workload once its route is programmed, a restart sends no request,
 /// routes of other protocols stay (also to a claimed destination), a recreated interface gets its route back from the link event,
-/// a moved address loses its flows, and remote routes go via their host's address or wait when
-/// no link reaches it. What the fake kernel of the unit tests copies is checked here against the real one.
+/// a moved address loses its flows, remote routes go via their host's address or wait when
+/// no link reaches it, and carry workload traffic between two hosts on one link (RemoteWorkloads),
+/// and a route deleted or moved by hand is put back by the periodic read-back (Repair).
+/// What the fake kernel of the unit tests copies is checked here against the real one.
 /// </summary>
-public sealed class RouteTableTests
+public sealed partial class RouteTableTests
 {
     private static readonly RouteTableOptions Quick = new()
     {
@@ -262,8 +264,9 @@ public sealed class RouteTableTests
         await host.IpCheckedAsync("link", "set", name, "up");
     }
 
-    private RouteTable New(IRouteNetlink netlink, IpVersion version, NetNs host) =>
-        new(version, netlink, new NamespacedCommandRunner(host), new RouteTableMetrics(Metrics.WithCustomRegistry(_registry)), _log, Quick, TimeProvider.System);
+    private RouteTable New(IRouteNetlink netlink, IpVersion version, NetNs host, RouteTableOptions? options = null) =>
+        new(version, netlink, new NamespacedCommandRunner(host), new RouteTableMetrics(Metrics.WithCustomRegistry(_registry)), _log, options ?? Quick,
+            TimeProvider.System);
 
     /// <summary>Proxy ARP/NDP and the neighbour entry, so the workload's replies come back; the route is the table's.</summary>
     private void ConfigureInterface(NetNs host, IRouteNetlink netlink, Workload workload)
@@ -313,27 +316,5 @@ public sealed class RouteTableTests
         _registry.CollectAndExportAsTextAsync(stream).GetAwaiter().GetResult();
         var line = System.Text.Encoding.UTF8.GetString(stream.ToArray()).Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
         return line is null ? 0 : double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>The real netlink, with every request it was asked to execute kept.</summary>
-    private sealed class CountingNetlink(IRouteNetlink inner) : IRouteNetlink
-    {
-        public List<NetlinkRequest> Requests { get; } = [];
-
-        public IReadOnlyList<LinkInfo> ListLinks() => inner.ListLinks();
-
-        public IReadOnlyList<RouteSpec> ListRoutes(IpVersion family, byte protocol) => inner.ListRoutes(family, protocol);
-
-        public IReadOnlyList<NetlinkError?> Execute(IReadOnlyList<NetlinkRequest> requests)
-        {
-            Requests.AddRange(requests);
-            return inner.Execute(requests);
-        }
-
-        public IAsyncEnumerable<LinkEvent> WatchLinksAsync(CancellationToken cancellationToken) => inner.WatchLinksAsync(cancellationToken);
-
-        public void Dispose()
-        {
-        }
     }
 }
