@@ -195,7 +195,6 @@ public sealed partial class RouteTable
             : null;
     }
 
-    /// <summary>Whether the kernel's route is the one wanted; a gateway route's link is the kernel's choice.</summary>
     /// <summary>
     /// What <c>Matches(state.Kernel, DesiredSpec(state, winner))</c> says, without building the spec:
     /// a refresh asks it of every destination (100k at scale). Null when nothing is desired now.
@@ -218,6 +217,7 @@ public sealed partial class RouteTable
             : null;
     }
 
+    /// <summary>Whether the kernel's route is the one wanted; a gateway route's link is the kernel's choice.</summary>
     private static bool Matches(RouteSpec kernel, RouteSpec desired) =>
         kernel.Scope == desired.Scope && kernel.OnLink == desired.OnLink && Equals(kernel.Gateway, desired.Gateway)
         && (desired.Gateway is not null || kernel.InterfaceIndex == desired.InterfaceIndex);
