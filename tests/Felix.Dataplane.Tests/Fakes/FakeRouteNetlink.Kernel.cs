@@ -25,13 +25,14 @@ public sealed partial class FakeRouteNetlink
         }
     }
 
-    /// <summary>Deletes a link; the kernel removes its routes and addresses with it.</summary>
+    /// <summary>Deletes a link; the kernel removes its routes, addresses and neighbour entries with it.</summary>
     public void DeleteLink(string name)
     {
         lock (_gate)
         {
             var link = LinkNamed(name);
             RemoveRoutesThrough(link.Index);
+            FlushNeighboursOf(link.Index);
             _connected.RemoveAll(c => c.Index == link.Index);
             _links.Remove(link.Index);
             Emit(new LinkDeleted(link.Index, link.Name));
@@ -45,7 +46,7 @@ public sealed partial class FakeRouteNetlink
         return AddLink(name, up);
     }
 
-    /// <summary>Sets the link administratively up or down; going down takes its routes with it.</summary>
+    /// <summary>Sets the link administratively up or down; going down takes its routes and neighbour entries with it.</summary>
     public void SetLinkState(string name, bool up)
     {
         lock (_gate)
@@ -123,6 +124,15 @@ public sealed partial class FakeRouteNetlink
         }
     }
 
+    /// <summary>The link of that name, for a test to look at; null when there is none.</summary>
+    public LinkInfo? Link(string name)
+    {
+        lock (_gate)
+        {
+            return FindLink(name);
+        }
+    }
+
     public RouteSpec? Route(IPNetwork destination)
     {
         lock (_gate)
@@ -159,8 +169,9 @@ public sealed partial class FakeRouteNetlink
         }
     }
 
-    private LinkInfo LinkNamed(string name) =>
-        _links.Values.FirstOrDefault(l => l.Name == name) ?? throw new InvalidOperationException($"fake: no link {name}");
+    private LinkInfo? FindLink(string name) => _links.Values.FirstOrDefault(l => l.Name == name);
+
+    private LinkInfo LinkNamed(string name) => FindLink(name) ?? throw new InvalidOperationException($"fake: no link {name}");
 
     private void SetUp(LinkInfo link, bool up)
     {
@@ -171,6 +182,7 @@ public sealed partial class FakeRouteNetlink
         if (!up)
         {
             RemoveRoutesThrough(link.Index);
+            FlushNeighboursOf(link.Index);
         }
         _links[link.Index] = link with { IsUp = up };
         Emit(new LinkUpdated(_links[link.Index]));

@@ -22,9 +22,9 @@ namespace Felix.Dataplane.Tests.Fakes;
 /// <item>a link that goes down or away takes its routes with it (both families), and IPv6
 /// reports every route with scope universe.</item>
 /// </list>
-/// What another program does (links appearing, routes by hand) goes through the helpers in
-/// <c>FakeRouteNetlink.Kernel.cs</c>, which emit the link events the kernel would. Neighbour
-/// requests are recorded, not modelled.
+/// Neighbour and proxy entries are modelled too (<c>FakeRouteNetlink.Neighbours.cs</c>). What
+/// another program does (links appearing, routes by hand) goes through the helpers in
+/// <c>FakeRouteNetlink.Kernel.cs</c>, which emit the link events the kernel would.
 /// </summary>
 public sealed partial class FakeRouteNetlink : IRouteNetlink
 {
@@ -39,7 +39,6 @@ public sealed partial class FakeRouteNetlink : IRouteNetlink
     private readonly List<IReadOnlyList<NetlinkRequest>> _batches = [];
     private readonly List<LinkEvent> _pendingEvents = [];
     private readonly List<Channel<LinkEvent>> _watchers = [];
-    private readonly List<NetlinkRequest> _neighbours = [];
     private int _nextIndex = 1;
     private int _executeFailures;
     private bool _applyBeforeFailing;
@@ -64,21 +63,21 @@ public sealed partial class FakeRouteNetlink : IRouteNetlink
 
     public IReadOnlyList<NetlinkRequest> Requests => [.. Batches.SelectMany(b => b)];
 
-    public int ListLinksCalls { get; private set; }
-
-    public int ListRoutesCalls { get; private set; }
-
-    /// <summary>Neighbour requests executed, in order (the fake keeps no neighbour table).</summary>
-    public IReadOnlyList<NetlinkRequest> Neighbours
+    /// <summary>How many times <see cref="Execute"/> was called, failed calls included.</summary>
+    public int ExecuteCalls
     {
         get
         {
             lock (_gate)
             {
-                return [.. _neighbours];
+                return _batches.Count;
             }
         }
     }
+
+    public int ListLinksCalls { get; private set; }
+
+    public int ListRoutesCalls { get; private set; }
 
     /// <summary>Answers a request with an error of the test's choosing before the fake looks at it (null: go on).</summary>
     public Func<NetlinkRequest, NetlinkError?>? Refuse { get; set; }
@@ -86,12 +85,26 @@ public sealed partial class FakeRouteNetlink : IRouteNetlink
     /// <summary>Runs at the start of each <see cref="Execute"/>, outside the lock: another program acting between read-back and write.</summary>
     public Action<IReadOnlyList<NetlinkRequest>>? BeforeExecute { get; set; }
 
+    /// <summary>
+    /// Runs before each request of a batch is carried out (after the batch was sent), outside the
+    /// lock: the kernel handles a batch one message at a time, so another program can act between two.
+    /// </summary>
+    public Action<NetlinkRequest>? BeforeRequest { get; set; }
+
+    /// <summary>
+    /// Non-null: every dump and every <see cref="Execute"/> throws <see cref="NetlinkException"/> with
+    /// this message, nothing taking effect, until it is cleared (a broken socket; <see cref="FailNextExecute"/>
+    /// and <see cref="FailNextList"/> are failures that pass).
+    /// </summary>
+    public string? SocketFailure { get; set; }
+
     /// <summary>Runs after each <see cref="Execute"/> that answered, with its requests and results.</summary>
     public Action<IReadOnlyList<NetlinkRequest>, IReadOnlyList<NetlinkError?>>? AfterExecute { get; set; }
 
     /// <summary>
     /// The next <paramref name="count"/> Execute calls throw <see cref="NetlinkException"/>; with
-    /// <paramref name="applyFirstHalf"/> the first half of their requests take effect before the socket "fails".
+    /// <paramref name="applyFirstHalf"/> the first half of their requests are carried out as usual
+    /// (hooks included) before the socket "fails".
     /// </summary>
     public void FailNextExecute(int count, bool applyFirstHalf = false)
     {
@@ -135,23 +148,36 @@ public sealed partial class FakeRouteNetlink : IRouteNetlink
     {
         ArgumentNullException.ThrowIfNull(requests);
         BeforeExecute?.Invoke(requests);
-        NetlinkError?[] results;
+        bool failing;
+        int carried;
         lock (_gate)
         {
             _batches.Add([.. requests]);
-            if (_executeFailures > 0)
+            if (SocketFailure is { } failure)
+            {
+                throw new NetlinkException(failure);
+            }
+            failing = _executeFailures > 0;
+            if (failing)
             {
                 _executeFailures--;
-                if (_applyBeforeFailing)
-                {
-                    foreach (var request in requests.Take(requests.Count / 2))
-                    {
-                        Apply(request);
-                    }
-                }
-                throw new NetlinkException("fake: the socket failed");
             }
-            results = [.. requests.Select(r => Refuse?.Invoke(r) ?? Apply(r))];
+            carried = !failing ? requests.Count : _applyBeforeFailing ? requests.Count / 2 : 0;
+        }
+        var results = new NetlinkError?[requests.Count];
+        for (var i = 0; i < carried; i++)
+        {
+            // Hooks run outside the lock: they act as other programs do, through the fake's helpers.
+            BeforeRequest?.Invoke(requests[i]);
+            var refusal = Refuse?.Invoke(requests[i]);
+            lock (_gate)
+            {
+                results[i] = refusal ?? Apply(requests[i]);
+            }
+        }
+        if (failing)
+        {
+            throw new NetlinkException("fake: the socket failed");
         }
         AfterExecute?.Invoke(requests, results);
         return results;
@@ -186,6 +212,10 @@ public sealed partial class FakeRouteNetlink : IRouteNetlink
 
     private void ThrowIfListFails()
     {
+        if (SocketFailure is { } failure)
+        {
+            throw new NetlinkException(failure);
+        }
         if (_listFailures > 0)
         {
             _listFailures--;
@@ -211,22 +241,12 @@ public sealed partial class FakeRouteNetlink : IRouteNetlink
                 SetUp(link, true);
                 return null;
             case ReplaceNeighbor neighbour:
-                return Neighbour(neighbour, neighbour.InterfaceIndex);
+                return Replace(neighbour);
             case ReplaceProxyNeighbor proxy:
-                return Neighbour(proxy, proxy.InterfaceIndex);
+                return Replace(proxy);
             default:
                 return Error(InvalidArgument);
         }
-    }
-
-    private NetlinkError? Neighbour(NetlinkRequest request, int index)
-    {
-        if (!_links.ContainsKey(index))
-        {
-            return Error(NetlinkError.NoSuchDevice);
-        }
-        _neighbours.Add(request);
-        return null;
     }
 
     private NetlinkError? Replace(RouteSpec route)

@@ -8,7 +8,7 @@ namespace Felix.Dataplane.Tests.Fakes;
 /// errno) on Linux 6.x in a scratch namespace, so the fake's rules are stated once and checked.
 /// The route table's integration tests run the same situations against the real kernel.
 /// </summary>
-public sealed class FakeRouteNetlinkTests : IDisposable
+public sealed partial class FakeRouteNetlinkTests : IDisposable
 {
     private static readonly IPNetwork Workload = IPNetwork.Parse("10.65.0.1/32");
 

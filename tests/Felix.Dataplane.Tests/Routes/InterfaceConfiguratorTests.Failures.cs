@@ -29,7 +29,7 @@ public sealed partial class InterfaceConfiguratorTests
 
         Assert.False(configurator.IsConfigured(Name));
         Assert.True(configurator.IsConfigured("cali2"));
-        Assert.DoesNotContain(_h.Links.Requests, r => r is SetLinkUp s && s.InterfaceIndex != _h.Links.Find("cali2")!.Index);
+        Assert.DoesNotContain(_h.Netlink.Requests, r => r is SetLinkUp s && s.InterfaceIndex != _h.Netlink.IndexOf("cali2"));
         Assert.Equal(0, _h.Metric("felix_interface_sysctl_errors"));
         Assert.DoesNotContain(_h.Log.Entries, e => e.Level >= LogLevel.Warning && e.Message.Contains(Name, StringComparison.Ordinal));
 
@@ -48,9 +48,9 @@ public sealed partial class InterfaceConfiguratorTests
         var configurator = _h.New();
         _h.CreateInterface(Name);
         configurator.SetInterface(Workload());
-        _h.Links.BeforeRequest = r =>
+        _h.Netlink.BeforeRequest = r =>
         {
-            if (r is SetLinkUp && _h.Links.Find(Name) is not null)
+            if (r is SetLinkUp && _h.Netlink.Link(Name) is not null)
             {
                 _h.DeleteInterface(Name);
             }
@@ -63,12 +63,12 @@ public sealed partial class InterfaceConfiguratorTests
         _h.Deliver(configurator);
         Assert.False(configurator.HasPendingWork);
 
-        _h.Links.BeforeRequest = null;
+        _h.Netlink.BeforeRequest = null;
         var index = _h.CreateInterface(Name);
         _h.Deliver(configurator);
         Assert.True(configurator.Apply());
         Assert.True(configurator.IsConfigured(Name));
-        Assert.Equal(new SetLinkUp(index), _h.Links.Requests.Last(r => r is SetLinkUp));
+        Assert.Equal(new SetLinkUp(index), _h.Netlink.Requests.Last(r => r is SetLinkUp));
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public sealed partial class InterfaceConfiguratorTests
         var configurator = _h.New();
         _h.CreateInterface(Name);
         configurator.SetInterface(Workload());
-        _h.Links.Refuse = r => r is ReplaceProxyNeighbor ? new NetlinkError(22, "EINVAL", "bad proxy") : null;
+        _h.Netlink.Refuse = r => r is ReplaceProxyNeighbor ? new NetlinkError(22, "EINVAL", "bad proxy") : null;
 
         Assert.False(configurator.Apply());
 
@@ -87,7 +87,7 @@ public sealed partial class InterfaceConfiguratorTests
             && e.Message.Contains($"{Name}: the kernel refused proxy neighbour fe80::1: EINVAL (22): bad proxy", StringComparison.Ordinal));
         Assert.False(configurator.HasPendingWork);
 
-        _h.Links.Refuse = null;
+        _h.Netlink.Refuse = null;
         _h.Clock.Advance(TimeSpan.FromSeconds(1));
         Assert.True(configurator.HasPendingWork);
         Assert.True(configurator.Apply());
@@ -100,7 +100,7 @@ public sealed partial class InterfaceConfiguratorTests
         var configurator = _h.New();
         _h.CreateInterface(Name);
         configurator.SetInterface(Workload());
-        _h.Links.Refuse = r => r is SetLinkUp ? new NetlinkError(1, "EPERM", null) : null;
+        _h.Netlink.Refuse = r => r is SetLinkUp ? new NetlinkError(1, "EPERM", null) : null;
         configurator.Apply();
         _h.Clock.Advance(TimeSpan.FromSeconds(1));
         configurator.Apply();
@@ -110,7 +110,7 @@ public sealed partial class InterfaceConfiguratorTests
         _h.Clock.Advance(TimeSpan.FromSeconds(1));
         Assert.True(configurator.HasPendingWork);
 
-        _h.Links.Refuse = null;
+        _h.Netlink.Refuse = null;
         _h.DeleteInterface(Name);
         _h.CreateInterface(Name);
         _h.Deliver(configurator);
@@ -130,12 +130,12 @@ public sealed partial class InterfaceConfiguratorTests
         configurator.SetInterface(Workload("cali2"));
         _h.Deliver(configurator);
 
-        _h.Links.SocketFailure = "recvmsg: ENOBUFS";
+        _h.Netlink.SocketFailure = "recvmsg: ENOBUFS";
         Assert.False(configurator.Apply());
         Assert.Equal(1, _h.Metric("felix_netlink_errors{errno=\"socket\"}"));
         Assert.Contains(_h.Log.Entries, e => e.Level == LogLevel.Error && e.Message.Contains("ENOBUFS", StringComparison.Ordinal));
 
-        _h.Links.SocketFailure = null;
+        _h.Netlink.SocketFailure = null;
         _h.Clock.Advance(TimeSpan.FromSeconds(1));
         Assert.True(configurator.Apply());
         Assert.True(configurator.IsConfigured("cali2"));
@@ -146,19 +146,19 @@ public sealed partial class InterfaceConfiguratorTests
     {
         var configurator = _h.New();
         _h.CreateInterface(Name);
-        _h.Links.Events.Clear();
+        _h.Netlink.TakeEvents();
         configurator.SetInterface(Workload());
-        _h.Links.SocketFailure = "socket: EMFILE";
+        _h.Netlink.SocketFailure = "socket: EMFILE";
 
         Assert.False(configurator.Apply());
         Assert.False(configurator.HasPendingWork);
 
-        _h.Links.SocketFailure = null;
+        _h.Netlink.SocketFailure = null;
         _h.Clock.Advance(TimeSpan.FromSeconds(1));
         Assert.True(configurator.HasPendingWork);
         Assert.True(configurator.Apply());
         Assert.True(configurator.IsConfigured(Name));
-        Assert.Equal(2, _h.Links.ListCalls);
+        Assert.Equal(2, _h.Netlink.ListLinksCalls);
     }
 
     [Fact]
@@ -172,7 +172,7 @@ public sealed partial class InterfaceConfiguratorTests
         Assert.False(configurator.Apply());
 
         Assert.Equal(1, _h.Metric("felix_interface_sysctl_errors"));
-        Assert.Empty(_h.Links.Requests);
+        Assert.Empty(_h.Netlink.Requests);
         Assert.Contains(_h.Log.Entries, e => e.Level == LogLevel.Warning
             && e.Message.Contains($"net/ipv4/conf/{Name}/proxy_arp: Permission denied", StringComparison.Ordinal));
 
@@ -214,7 +214,7 @@ public sealed partial class InterfaceConfiguratorTests
         Assert.Equal("0", _h.Sysctls[$"net/ipv6/conf/{Name}/accept_ra"]);
         Assert.Equal("0", _h.Sysctls[$"net/ipv6/conf/{Name}/proxy_ndp"]);
         Assert.Equal("0", _h.Sysctls[$"net/ipv6/conf/{Name}/forwarding"]);
-        Assert.Equal([new SetLinkUp(index), new ReplaceNeighbor(index, V4, Mac.GetAddressBytes())], _h.Links.Requests, RequestComparer.Instance);
+        Assert.Equal([new SetLinkUp(index), new ReplaceNeighbor(index, V4, Mac.GetAddressBytes())], _h.Netlink.Requests, RequestComparer.Instance);
     }
 
     [Fact]
@@ -228,7 +228,7 @@ public sealed partial class InterfaceConfiguratorTests
 
         Assert.Equal("0", _h.Sysctls[$"net/ipv6/conf/{Name}/accept_ra"]);
         Assert.Equal("0", _h.Sysctls[$"net/ipv6/conf/{Name}/proxy_ndp"]);
-        Assert.Single(_h.Links.Requests);
+        Assert.Single(_h.Netlink.Requests);
     }
 
     [Fact]
@@ -245,9 +245,9 @@ public sealed partial class InterfaceConfiguratorTests
 
         Assert.True(configurator.IsConfigured(Name));
         Assert.DoesNotContain(h.Sysctls.Writes, w => w.Path.StartsWith("net/ipv6", StringComparison.Ordinal));
-        Assert.DoesNotContain(h.Links.Requests, r => r is ReplaceProxyNeighbor || (r is ReplaceNeighbor n && n.Address.Equals(V6)));
+        Assert.DoesNotContain(h.Netlink.Requests, r => r is ReplaceProxyNeighbor || (r is ReplaceNeighbor n && n.Address.Equals(V6)));
         Assert.Single(h.Log.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("kernel has no IPv6", StringComparison.Ordinal));
-        Assert.Contains(new SetLinkUp(index), h.Links.Requests);
+        Assert.Contains(new SetLinkUp(index), h.Netlink.Requests);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Text;
 using Felix.Dataplane.Routes;
 using Felix.Dataplane.Tests.Fakes;
@@ -7,7 +8,7 @@ using Prometheus;
 
 namespace Felix.Dataplane.Tests.Routes;
 
-/// <summary>Configurators over one fake namespace (links and <c>/proc/sys/net</c>), with their metrics, log and a clock the test moves.</summary>
+/// <summary>Configurators over one fake namespace (rtnetlink and <c>/proc/sys/net</c>), with their metrics, log and a clock the test moves.</summary>
 internal sealed class InterfaceHarness(bool kernelIpv6 = true)
 {
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
@@ -19,7 +20,7 @@ internal sealed class InterfaceHarness(bool kernelIpv6 = true)
         MaxRetryDelay = TimeSpan.FromSeconds(60),
     };
 
-    public FakeLinks Links { get; } = new();
+    public FakeRouteNetlink Netlink { get; } = new();
 
     public FakeSysctls Sysctls { get; } = new(kernelIpv6);
 
@@ -28,29 +29,35 @@ internal sealed class InterfaceHarness(bool kernelIpv6 = true)
     public ListLogger Log { get; } = new();
 
     public InterfaceConfigurator New(InterfaceConfiguratorOptions? options = null) =>
-        new(Links, Sysctls, new InterfaceMetrics(Metrics.WithCustomRegistry(_registry)), Log, options ?? Options, Clock);
+        new(Netlink, Sysctls, new InterfaceMetrics(Metrics.WithCustomRegistry(_registry)), Log, options ?? Options, Clock);
 
     /// <summary>A new veth end, as the kernel makes it: parameters at their defaults, down unless said.</summary>
     public int CreateInterface(string name, bool up = false, bool ipv6 = true)
     {
         Sysctls.AddInterface(name, ipv6);
-        return Links.Add(name, up);
+        return Netlink.AddLink(name, up);
     }
 
     public void DeleteInterface(string name)
     {
         Sysctls.RemoveInterface(name);
-        Links.Remove(name);
+        Netlink.DeleteLink(name);
     }
 
-    /// <summary>Passes on the link events the fake kernel has sent, as the driver does.</summary>
+    /// <summary>Passes on the link events the fake kernel announced since the last call, as the driver does.</summary>
     public void Deliver(InterfaceConfigurator configurator)
     {
-        while (Links.Events.TryDequeue(out var linkEvent))
+        foreach (var linkEvent in Netlink.TakeEvents())
         {
             configurator.OnLinkEvent(linkEvent);
         }
     }
+
+    /// <summary>The permanent neighbour entries on the link now named <paramref name="name"/>: address → link-layer address in hex.</summary>
+    public IReadOnlyDictionary<IPAddress, string> NeighboursOf(string name) => Netlink.NeighboursOf(Netlink.IndexOf(name));
+
+    /// <summary>The addresses the link now named <paramref name="name"/> has proxy entries for.</summary>
+    public IReadOnlySet<IPAddress> ProxiesOf(string name) => Netlink.ProxiesOf(Netlink.IndexOf(name));
 
     /// <summary>The value of an unlabelled metric as <c>/metrics</c> shows it.</summary>
     public double Metric(string name)
