@@ -4,7 +4,7 @@ namespace Felix.Agent.Dataplane;
 
 internal sealed partial class DataplaneDriver
 {
-    [LoggerMessage(Level = LogLevel.Information, Message = "Dataplane: the datastore is in sync; applying")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "The datastore is in sync; applying the dataplane")]
     private static partial void LogInSync(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information,
@@ -18,9 +18,9 @@ internal sealed partial class DataplaneDriver
     private static partial void LogApplyFailed(ILogger logger, string result, double milliseconds, double seconds);
 
     [LoggerMessage(Level = LogLevel.Critical,
-        Message = "Dataplane: {Part} has failed for {Seconds:0} s without one success; exiting so the agent starts again from etcd and the kernel")]
+        Message = "{Part} has failed for {Seconds:0} s without one success; exiting so the agent starts again from etcd and the kernel")]
     private static partial void LogGivingUp(ILogger logger, string part, double seconds);
 
-    [LoggerMessage(Level = LogLevel.Critical, Message = "Dataplane: watching link events failed ({Error}); exiting so the agent starts again")]
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Watching link events failed ({Error}); exiting so the agent starts again")]
     private static partial void LogLinkWatchFailed(ILogger logger, string error);
 }

@@ -129,7 +129,7 @@ internal static partial class DataplaneFactory
     private static TimeSpan Jittered(TimeSpan interval) =>
         interval <= TimeSpan.Zero ? interval : interval * (0.9 + (0.2 * Random.Shared.NextDouble()));
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Dataplane: iptables backend {Backend}, {Families}, metadata server {Metadata}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Iptables backend {Backend}, {Families}, metadata server {Metadata}")]
     private static partial void LogBuilt(ILogger logger, string backend, string families, string metadata);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "MetadataAddr {Name} does not resolve ({Error}): workloads get no metadata allowance")]

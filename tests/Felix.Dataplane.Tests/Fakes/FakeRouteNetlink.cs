@@ -29,8 +29,8 @@ namespace Felix.Dataplane.Tests.Fakes;
 public sealed partial class FakeRouteNetlink : IRouteNetlink
 {
     public const int InvalidArgument = 22;
-    public const int NetworkIsDown = 100;
-    public const int NetworkIsUnreachable = 101;
+    public const int NetworkIsDown = NetlinkError.NetworkIsDown;
+    public const int NetworkIsUnreachable = NetlinkError.NetworkIsUnreachable;
 
     private readonly Lock _gate = new();
     private readonly Dictionary<int, LinkInfo> _links = [];
