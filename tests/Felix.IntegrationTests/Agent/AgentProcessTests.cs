@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Felix.IntegrationTests.Fixtures;
 
@@ -15,7 +16,7 @@ public sealed class AgentProcessTests
     public async Task Serves_health_and_metrics_then_stops_on_SIGTERM_with_exit_code_0()
     {
         // The acceptance command: only the two ports set, metrics on the default 0.0.0.0 ("+").
-        await using var agent = AgentProcess.Start(new Dictionary<string, string> { ["FELIX_PROMETHEUSMETRICSHOST"] = "0.0.0.0" });
+        await using var agent = await AgentProcess.StartAsync(new Dictionary<string, string> { ["FELIX_PROMETHEUSMETRICSHOST"] = "0.0.0.0" });
         await agent.WaitForLivenessAsync(StartTimeout);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
 
@@ -39,7 +40,7 @@ public sealed class AgentProcessTests
     [Fact]
     public async Task A_bad_value_exits_1_with_one_line_naming_the_parameter_and_the_allowed_values()
     {
-        await using var agent = AgentProcess.Start(new Dictionary<string, string> { ["FELIX_IPTABLESBACKEND"] = "bogus" });
+        await using var agent = await AgentProcess.StartAsync(new Dictionary<string, string> { ["FELIX_IPTABLESBACKEND"] = "bogus" });
 
         Assert.Equal(1, await agent.WaitForExitAsync(StartTimeout));
         var line = Assert.Single(agent.StandardOutput.Concat(agent.StandardError), l => l.Length > 0);
@@ -52,7 +53,7 @@ public sealed class AgentProcessTests
     [Fact]
     public async Task A_missing_config_file_named_on_the_command_line_exits_1()
     {
-        await using var agent = AgentProcess.Start(arguments: ["--config-file", "/nonexistent/felix.cfg"]);
+        await using var agent = await AgentProcess.StartAsync(arguments: ["--config-file", "/nonexistent/felix.cfg"]);
 
         Assert.Equal(1, await agent.WaitForExitAsync(StartTimeout));
         var line = Assert.Single(agent.StandardError);
@@ -66,7 +67,7 @@ public sealed class AgentProcessTests
         try
         {
             await File.WriteAllTextAsync(file, "[global]\nLogSeverityScreen = DEBUG\nHealthPort = 1\n");
-            await using var agent = AgentProcess.Start(arguments: ["--config-file", file]);
+            await using var agent = await AgentProcess.StartAsync(arguments: ["--config-file", file]);
             await agent.WaitForLivenessAsync(StartTimeout);
 
             Assert.Contains(agent.StandardOutput, l => l.Contains("[DEBUG]", StringComparison.Ordinal));
@@ -82,7 +83,7 @@ public sealed class AgentProcessTests
     [Fact]
     public async Task Under_journald_every_line_carries_its_priority_and_a_warning_is_one_line_with_4()
     {
-        await using var agent = AgentProcess.Start(new Dictionary<string, string>
+        await using var agent = await AgentProcess.StartAsync(new Dictionary<string, string>
         {
             ["JOURNAL_STREAM"] = "8:12345",
             ["FELIX_NOSUCHPARAMETER"] = "1",
@@ -99,8 +100,8 @@ public sealed class AgentProcessTests
     [Fact]
     public async Task Version_and_help_print_and_exit_0()
     {
-        await using var version = AgentProcess.Start(arguments: ["--version"]);
-        await using var help = AgentProcess.Start(arguments: ["--help"]);
+        await using var version = await AgentProcess.StartAsync(arguments: ["--version"]);
+        await using var help = await AgentProcess.StartAsync(arguments: ["--help"]);
 
         Assert.Equal(0, await version.WaitForExitAsync(StartTimeout));
         Assert.Equal(0, await help.WaitForExitAsync(StartTimeout));
@@ -110,11 +111,34 @@ public sealed class AgentProcessTests
     }
 
     [Fact]
+    public async Task Runs_in_a_network_namespace_of_its_own_that_is_deleted_with_it()
+    {
+        var agent = await AgentProcess.StartAsync();
+        string name;
+        try
+        {
+            await agent.WaitForLivenessAsync(StartTimeout);
+            name = agent.Namespace;
+            var identified = await CommandRunner.RunCheckedAsync("ip", ["netns", "identify", agent.ProcessId.ToString(CultureInfo.InvariantCulture)]);
+
+            // The dataplane it programs is the namespace's, never that of the machine running the tests.
+            Assert.StartsWith(NetworkNamespaces.FixturePrefix, name, StringComparison.Ordinal);
+            Assert.Equal(name, identified.StandardOutput.Trim());
+            Assert.NotEqual(NetworkNamespaceOf("self"), NetworkNamespaceOf(agent.ProcessId.ToString(CultureInfo.InvariantCulture)));
+        }
+        finally
+        {
+            await agent.DisposeAsync();
+        }
+        Assert.DoesNotContain(name, await NetworkNamespaces.ListNamespacesAsync());
+    }
+
+    [Fact]
     public async Task Runs_inside_a_simulated_host_namespace()
     {
         await using var network = new NetworkNamespaces();
         var host = await network.CreateNamespaceAsync("host");
-        await using var agent = AgentProcess.Start(inside: host);
+        await using var agent = await AgentProcess.StartAsync(inside: host);
 
         // The agent's loopback is the namespace's own: probe it from inside, bounded.
         var answered = false;
@@ -129,8 +153,15 @@ public sealed class AgentProcessTests
             }
         }
         Assert.True(answered, agent.Output());
+        // And bridged out to root loopback, like an agent in a namespace of its own.
+        Assert.Equal(host.Name, agent.Namespace);
+        await agent.WaitForLivenessAsync(StartTimeout);
 
         await agent.SignalAsync("TERM");
         Assert.Equal(0, await agent.WaitForExitAsync(StopPromise));
     }
+
+    // e.g. "net:[4026531840]": equal links, same namespace.
+    private static string NetworkNamespaceOf(string process) =>
+        new FileInfo($"/proc/{process}/ns/net").LinkTarget ?? throw new InvalidOperationException($"/proc/{process}/ns/net is not a link");
 }

@@ -56,7 +56,7 @@ public sealed class AgentDatastoreTests
         await store.PutAsync("/calico/v1/policy/profile/web/tags", """["web"]""", 0, CancellationToken.None);
         await store.PutAsync(SyncHarness.EndpointKey("bad", "node2"), """{"state":"active","name":"cali $(reboot)"}""", 0, CancellationToken.None);
 
-        await using var agent = AgentProcess.Start(AgentEnvironment(etcd, "node1"));
+        await using var agent = await AgentProcess.StartAsync(AgentEnvironment(etcd, "node1"));
         await agent.WaitForLivenessAsync(Bound);
 
         var expected = new[]
@@ -91,7 +91,7 @@ public sealed class AgentDatastoreTests
         const string status = "/calico/felix/v1/host/node9/status";
         const string last = "/calico/felix/v1/host/node9/last_reported_status";
 
-        await using var agent = AgentProcess.Start(AgentEnvironment(etcd, "node9"));
+        await using var agent = await AgentProcess.StartAsync(AgentEnvironment(etcd, "node9"));
         Assert.True(await SyncHarness.EventuallyAsync(() => KeyExistsAsync(store, status).GetAwaiter().GetResult(), Bound), agent.Output());
 
         await etcd.StopAsync();
@@ -116,7 +116,7 @@ public sealed class AgentDatastoreTests
         await store.PutAsync("/calico/v1/config/MetadataPort", "9000", 0, CancellationToken.None);
         await store.PutAsync("/calico/v1/config/MaxIpsetSize", "lots", 0, CancellationToken.None);
 
-        await using var agent = AgentProcess.Start(AgentEnvironment(etcd, "node1"));
+        await using var agent = await AgentProcess.StartAsync(AgentEnvironment(etcd, "node1"));
         await agent.WaitForLivenessAsync(Bound);
         Assert.True(await SyncHarness.EventuallyAsync(
             () => agent.StandardOutput.Any(l => l.Contains("In sync with etcd", StringComparison.Ordinal)), Bound), agent.Output());

@@ -73,7 +73,7 @@ public sealed class EtcdTlsTests : IAsyncLifetime
     [Fact]
     public async Task The_agent_syncs_over_TLS_and_a_key_without_its_certificate_stops_start_up()
     {
-        await using (var agent = AgentProcess.Start(new Dictionary<string, string>
+        await using (var agent = await AgentProcess.StartAsync(new Dictionary<string, string>
         {
             ["FELIX_ETCDENDPOINTS"] = _etcd.ClientUrl,
             ["FELIX_ETCDCAFILE"] = _tls.CaFile,
@@ -90,7 +90,7 @@ public sealed class EtcdTlsTests : IAsyncLifetime
                 agent.Output());
         }
 
-        await using var broken = AgentProcess.Start(new Dictionary<string, string>
+        await using var broken = await AgentProcess.StartAsync(new Dictionary<string, string>
         {
             ["FELIX_ETCDENDPOINTS"] = _etcd.ClientUrl,
             ["FELIX_ETCDCAFILE"] = _tls.CaFile,

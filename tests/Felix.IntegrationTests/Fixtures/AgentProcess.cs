@@ -6,7 +6,12 @@ namespace Felix.IntegrationTests.Fixtures;
 
 /// <summary>
 /// The published agent binary (<c>FELIX_BINARY</c>, else <c>out/felix/felix</c>) running as a child
-/// process, optionally inside a network namespace. Its environment is hermetic: inherited
+/// process, always inside a network namespace, never in the root one: it programs the iptables,
+/// ipsets, routes and sysctls of the namespace it runs in. Unless the test names one, it gets a
+/// namespace of its own (lo up, deleted on dispose), and a <see cref="LoopbackBridge"/> makes each
+/// etcd the test names on root <c>127.0.0.1</c> reachable inside at the same address, so URLs and
+/// TLS certificates stay as they are. In either case the health and metrics ports are bridged out
+/// to root <c>127.0.0.1</c>, where tests probe them. Its environment is hermetic: inherited
 /// <c>FELIX_*</c> and <c>JOURNAL_STREAM</c> are dropped and an empty config file is named, so only
 /// what a test passes configures it. Health and metrics get free loopback ports, and etcd a port
 /// nobody listens on unless the test passes <c>FELIX_ETCDENDPOINTS</c>.
@@ -17,11 +22,15 @@ public sealed class AgentProcess : IAsyncDisposable
     private readonly ConcurrentQueue<string> _stdout = new();
     private readonly ConcurrentQueue<string> _stderr = new();
     private readonly string _configFile;
+    private readonly LoopbackBridge _bridge;
+    private readonly NetworkNamespaces? _ownNamespace;
 
-    private AgentProcess(Process process, string configFile, int healthPort, int metricsPort)
+    private AgentProcess(Process process, string configFile, int healthPort, int metricsPort, LoopbackBridge bridge, NetworkNamespaces? ownNamespace)
     {
         _process = process;
         _configFile = configFile;
+        _bridge = bridge;
+        _ownNamespace = ownNamespace;
         HealthPort = healthPort;
         MetricsPort = metricsPort;
     }
@@ -31,6 +40,9 @@ public sealed class AgentProcess : IAsyncDisposable
     public int MetricsPort { get; }
 
     public int ProcessId => _process.Id;
+
+    /// <summary>The network namespace the agent runs in: its own, or the one the test named.</summary>
+    public string Namespace => _bridge.Namespace;
 
     public IReadOnlyList<string> StandardOutput => [.. _stdout];
 
@@ -52,58 +64,63 @@ public sealed class AgentProcess : IAsyncDisposable
 
     /// <param name="environment">Extra variables; they override the free ports chosen here.</param>
     /// <param name="arguments">Command line; <c>null</c> means <c>--config-file &lt;empty file&gt;</c>.</param>
-    /// <param name="inside">Run inside this namespace (via <c>ip netns exec</c>, which execs the agent).</param>
-    public static AgentProcess Start(IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? arguments = null, NetNs? inside = null)
+    /// <param name="inside">
+    /// Run inside this namespace rather than a new one; only health and metrics are bridged then,
+    /// an etcd on root loopback is not (the namespace is the test's, and so is its loopback).
+    /// </param>
+    public static async Task<AgentProcess> StartAsync(IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? arguments = null, NetNs? inside = null)
     {
+        environment ??= new Dictionary<string, string>();
         var configFile = Path.GetTempFileName();
-        var (healthPort, metricsPort) = LoopbackPorts.PickTwo();
-        var start = new ProcessStartInfo(inside is null ? BinaryPath : "ip")
+        NetworkNamespaces? ownNamespace = null;
+        LoopbackBridge? bridge = null;
+        Process? process = null;
+        try
         {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        if (inside is not null)
-        {
-            foreach (var argument in new[] { "netns", "exec", inside.Name, BinaryPath })
+            if (inside is null)
             {
-                start.ArgumentList.Add(argument);
+                ownNamespace = new NetworkNamespaces();
+                inside = await ownNamespace.CreateNamespaceAsync("agent");
             }
-        }
-        foreach (var argument in arguments ?? ["--config-file", configFile])
-        {
-            start.ArgumentList.Add(argument);
-        }
-        foreach (var name in start.Environment.Keys.ToList())
-        {
-            if (name.StartsWith("FELIX_", StringComparison.OrdinalIgnoreCase) || name == "JOURNAL_STREAM")
-            {
-                start.Environment.Remove(name);
-            }
-        }
-        start.Environment["FELIX_HEALTHPORT"] = healthPort.ToString(CultureInfo.InvariantCulture);
-        start.Environment["FELIX_PROMETHEUSMETRICSHOST"] = "127.0.0.1";
-        start.Environment["FELIX_PROMETHEUSMETRICSPORT"] = metricsPort.ToString(CultureInfo.InvariantCulture);
-        // Never the machine's own etcd on 2379 (installing etcd-server may start one): a free port
-        // nothing listens on, unless the test names its etcd.
-        start.Environment["FELIX_ETCDENDPOINTS"] = $"http://127.0.0.1:{LoopbackPorts.PickTwo().First}";
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[name] = value;
-        }
+            var start = StartInfo(environment, arguments ?? ["--config-file", configFile], inside);
+            var healthPort = int.Parse(start.Environment["FELIX_HEALTHPORT"]!, CultureInfo.InvariantCulture);
+            var metricsPort = int.Parse(start.Environment["FELIX_PROMETHEUSMETRICSPORT"]!, CultureInfo.InvariantCulture);
 
-        var process = new Process { StartInfo = start };
-        var agent = new AgentProcess(process, configFile,
-            int.Parse(start.Environment["FELIX_HEALTHPORT"]!, CultureInfo.InvariantCulture),
-            int.Parse(start.Environment["FELIX_PROMETHEUSMETRICSPORT"]!, CultureInfo.InvariantCulture));
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { agent._stdout.Enqueue(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { agent._stderr.Enqueue(e.Data); } };
-        process.Start();
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return agent;
+            bridge = new LoopbackBridge(inside);
+            if (ownNamespace is not null)
+            {
+                foreach (var port in RootLoopbackEtcdPorts(environment))
+                {
+                    bridge.ShareRootPort(port);
+                }
+            }
+            bridge.ShareNamespacePort(healthPort);
+            bridge.ShareNamespacePort(metricsPort);
+
+            process = new Process { StartInfo = start };
+            var agent = new AgentProcess(process, configFile, healthPort, metricsPort, bridge, ownNamespace);
+            process.OutputDataReceived += (_, e) => { if (e.Data is not null) { agent._stdout.Enqueue(e.Data); } };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { agent._stderr.Enqueue(e.Data); } };
+            process.Start();
+            process.StandardInput.Close();
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            return agent;
+        }
+        catch
+        {
+            process?.Dispose();
+            if (bridge is not null)
+            {
+                await bridge.DisposeAsync();
+            }
+            if (ownNamespace is not null)
+            {
+                await ownNamespace.DisposeAsync();
+            }
+            File.Delete(configFile);
+            throw;
+        }
     }
 
     /// <summary>Polls <c>/liveness</c> (every 50 ms, at most <paramref name="timeout"/>) until it answers 2xx.</summary>
@@ -151,6 +168,7 @@ public sealed class AgentProcess : IAsyncDisposable
     /// <summary>Everything the agent printed, for failure messages.</summary>
     public string Output() => $"stdout:\n{string.Join('\n', _stdout)}\nstderr:\n{string.Join('\n', _stderr)}";
 
+    /// <summary>Kills the agent if it still runs, then closes the bridge and deletes its own namespace.</summary>
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
@@ -159,8 +177,64 @@ public sealed class AgentProcess : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
+        await _bridge.DisposeAsync();
+        if (_ownNamespace is not null)
+        {
+            await _ownNamespace.DisposeAsync();
+        }
         File.Delete(_configFile);
     }
+
+    // `ip netns exec` execs the agent, so the child's pid is the agent's own (signals reach it).
+    private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> arguments, NetNs netns)
+    {
+        var (healthPort, metricsPort) = LoopbackPorts.PickTwo();
+        var start = new ProcessStartInfo("ip")
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in (string[])["netns", "exec", netns.Name, BinaryPath, .. arguments])
+        {
+            start.ArgumentList.Add(argument);
+        }
+        foreach (var name in start.Environment.Keys.ToList())
+        {
+            if (name.StartsWith("FELIX_", StringComparison.OrdinalIgnoreCase) || name == "JOURNAL_STREAM")
+            {
+                start.Environment.Remove(name);
+            }
+        }
+        // The ports are free on root loopback, where the bridge listens on them; inside, the
+        // agent's namespace has nothing else listening.
+        start.Environment["FELIX_HEALTHPORT"] = healthPort.ToString(CultureInfo.InvariantCulture);
+        start.Environment["FELIX_PROMETHEUSMETRICSHOST"] = "127.0.0.1";
+        start.Environment["FELIX_PROMETHEUSMETRICSPORT"] = metricsPort.ToString(CultureInfo.InvariantCulture);
+        // A port nothing listens on unless the test names its etcd: never 2379, where a machine's
+        // own etcd might answer in a namespace the test did not make.
+        start.Environment["FELIX_ETCDENDPOINTS"] = $"http://127.0.0.1:{LoopbackPorts.PickTwo().First}";
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+        return start;
+    }
+
+    /// <summary>
+    /// The ports of the etcd URLs on root <c>127.0.0.1</c> the test names in <c>FELIX_ETCDENDPOINTS</c>
+    /// (the agent matches the name case-insensitively, and so does this). The default dead port is
+    /// not among them: in a fresh namespace it is refused, as the tests expect.
+    /// </summary>
+    private static IEnumerable<int> RootLoopbackEtcdPorts(IReadOnlyDictionary<string, string> environment) =>
+        environment
+            .Where(pair => string.Equals(pair.Key, "FELIX_ETCDENDPOINTS", StringComparison.OrdinalIgnoreCase))
+            .SelectMany(pair => pair.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .Select(url => Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri : null)
+            .Where(uri => uri is { Scheme: "http" or "https", Host: "127.0.0.1" })
+            .Select(uri => uri!.Port)
+            .Distinct();
 
     private static string RepositoryRoot()
     {
