@@ -9,7 +9,8 @@ namespace Felix.IntegrationTests.Fixtures;
 /// process, optionally inside a network namespace. Its environment is hermetic: inherited
 /// <c>FELIX_*</c> and <c>JOURNAL_STREAM</c> are dropped and an empty config file is named, so only
 /// what a test passes configures it. Health and metrics get free loopback ports, and etcd a port
-/// nobody listens on unless the test passes <c>FELIX_ETCDENDPOINTS</c>.
+/// nobody listens on unless the test passes <c>FELIX_ETCDENDPOINTS</c>. Inside a namespace those
+/// ports are on that namespace's loopback, which <see cref="CreateHttpClient"/> reaches.
 /// </summary>
 public sealed class AgentProcess : IAsyncDisposable
 {
@@ -17,11 +18,14 @@ public sealed class AgentProcess : IAsyncDisposable
     private readonly ConcurrentQueue<string> _stdout = new();
     private readonly ConcurrentQueue<string> _stderr = new();
     private readonly string _configFile;
+    private readonly NetNs? _inside;
+    private bool _disposed;
 
-    private AgentProcess(Process process, string configFile, int healthPort, int metricsPort)
+    private AgentProcess(Process process, string configFile, int healthPort, int metricsPort, NetNs? inside)
     {
         _process = process;
         _configFile = configFile;
+        _inside = inside;
         HealthPort = healthPort;
         MetricsPort = metricsPort;
     }
@@ -96,7 +100,8 @@ public sealed class AgentProcess : IAsyncDisposable
         var process = new Process { StartInfo = start };
         var agent = new AgentProcess(process, configFile,
             int.Parse(start.Environment["FELIX_HEALTHPORT"]!, CultureInfo.InvariantCulture),
-            int.Parse(start.Environment["FELIX_PROMETHEUSMETRICSPORT"]!, CultureInfo.InvariantCulture));
+            int.Parse(start.Environment["FELIX_PROMETHEUSMETRICSPORT"]!, CultureInfo.InvariantCulture),
+            inside);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) { agent._stdout.Enqueue(e.Data); } };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { agent._stderr.Enqueue(e.Data); } };
         process.Start();
@@ -109,7 +114,7 @@ public sealed class AgentProcess : IAsyncDisposable
     /// <summary>Polls <c>/liveness</c> (every 50 ms, at most <paramref name="timeout"/>) until it answers 2xx.</summary>
     public async Task WaitForLivenessAsync(TimeSpan timeout)
     {
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
+        using var client = CreateHttpClient(TimeSpan.FromSeconds(1));
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline && !_process.HasExited)
         {
@@ -129,6 +134,13 @@ public sealed class AgentProcess : IAsyncDisposable
         }
         throw new InvalidOperationException($"agent did not become live within {timeout}; exited: {_process.HasExited}\n{Output()}");
     }
+
+    /// <summary>
+    /// An HTTP client that reaches the agent's health and metrics ports: from the namespace the
+    /// agent runs in, so <c>http://127.0.0.1:port</c> is the agent's loopback. The caller disposes it.
+    /// </summary>
+    public HttpClient CreateHttpClient(TimeSpan timeout) =>
+        _inside is null ? new HttpClient { Timeout = timeout } : NamespaceSockets.CreateHttpClient(_inside, timeout);
 
     public async Task SignalAsync(string signal) =>
         await CommandRunner.RunCheckedAsync("kill", [$"-{signal}", ProcessId.ToString(CultureInfo.InvariantCulture)]);
@@ -153,6 +165,12 @@ public sealed class AgentProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
