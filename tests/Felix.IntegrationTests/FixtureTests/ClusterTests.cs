@@ -127,7 +127,7 @@ public sealed class ClusterTests
         var neighbour = await cluster.AddWorkloadAsync(host2, "neighbour", ipv6: false);
         foreach (var workload in cluster.Workloads)
         {
-            await RouteLikeTheAgentAsync(workload);
+            await cluster.RouteByHandAsync(workload);
         }
 
         await cluster.AddBgpRoutesAsync();
@@ -138,7 +138,8 @@ public sealed class ClusterTests
         foreach (var family in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 })
         {
             var to = server.AddressOf(family);
-            Assert.True(await Probe.CanConnectAsync(client, to, 80, Probe.DefaultTimeout), $"client -> server:80 over {family}");
+            var open = await Probe.ConnectAsync(client.Namespace, to, 80, Probe.DefaultTimeout);
+            Assert.True(open.IsOpen, $"client -> server:80 over {family}: {open}");
             var closedPort = await Probe.ConnectAsync(client.Namespace, to, 81, Probe.DefaultTimeout);
             Assert.Equal(ProbeOutcome.Refused, closedPort.Outcome);
         }
@@ -162,22 +163,6 @@ public sealed class ClusterTests
         _output.WriteLine(matrix.Render());
         Assert.True(matrix.Matches(expected), matrix.DescribeDifferences(expected));
         Assert.All(matrix.Results.Values.Where(r => !r.IsOpen), r => Assert.Equal(ProbeOutcome.Refused, r.Outcome));
-    }
-
-    // What the agent does for a local endpoint, minus iptables: forwarding, proxy ARP and NDP for
-    // the workload's gateways, and a host route through its cali interface per address.
-    private static async Task RouteLikeTheAgentAsync(ClusterWorkload workload)
-    {
-        var (host, cali) = (workload.Host.Namespace, workload.HostInterface);
-        await workload.Host.EnableForwardingAsync();
-        await host.ExecCheckedAsync("sysctl", "-q", "-w", $"net.ipv4.conf.{cali}.proxy_arp=1", $"net.ipv4.neigh.{cali}.proxy_delay=0",
-            $"net.ipv6.conf.{cali}.proxy_ndp=1", $"net.ipv6.neigh.{cali}.proxy_delay=0");
-        await host.IpCheckedAsync("-4", "route", "add", workload.Workload.Cidr, "dev", cali);
-        if (workload.Ipv6Address is { } ipv6)
-        {
-            await host.IpCheckedAsync("-6", "route", "add", $"{ipv6}/128", "dev", cali);
-            await host.IpCheckedAsync("-6", "neigh", "add", "proxy", NetworkNamespaces.Ipv6Gateway.ToString(), "dev", cali);
-        }
     }
 
     private async Task<string> RootAsync(params string[] args) =>

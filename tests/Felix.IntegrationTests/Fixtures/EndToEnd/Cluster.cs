@@ -207,6 +207,28 @@ public sealed class Cluster : IAsyncDisposable
         }));
     }
 
+    /// <summary>
+    /// What the agent does for a local endpoint, minus iptables, done by hand: forwarding on, proxy
+    /// ARP and NDP for the workload's gateways on its <c>cali…</c> interface, and a host route
+    /// through that interface per address. For tests of the topology and for baselines without an
+    /// agent; never alongside one, which would find these routes of another protocol in its way.
+    /// </summary>
+    public async Task RouteByHandAsync(ClusterWorkload workload)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(workload);
+        var (host, cali) = (workload.Host.Namespace, workload.HostInterface);
+        await workload.Host.EnableForwardingAsync();
+        await host.ExecCheckedAsync("sysctl", "-q", "-w", $"net.ipv4.conf.{cali}.proxy_arp=1", $"net.ipv4.neigh.{cali}.proxy_delay=0",
+            $"net.ipv6.conf.{cali}.proxy_ndp=1", $"net.ipv6.neigh.{cali}.proxy_delay=0");
+        await host.IpCheckedAsync("-4", "route", "add", workload.Workload.Cidr, "dev", cali);
+        if (workload.Ipv6Address is { } ipv6)
+        {
+            await host.IpCheckedAsync("-6", "route", "add", $"{ipv6}/128", "dev", cali);
+            await host.IpCheckedAsync("-6", "neigh", "add", "proxy", NetworkNamespaces.Ipv6Gateway.ToString(), "dev", cali);
+        }
+    }
+
     /// <summary>The agent settings that make it <paramref name="host"/> talking to this cluster's etcd; tests add their own.</summary>
     public IReadOnlyDictionary<string, string> AgentEnvironment(ClusterHost host)
     {
@@ -311,6 +333,11 @@ public sealed class Cluster : IAsyncDisposable
     {
         var name = "host" + number.ToString(CultureInfo.InvariantCulture);
         var netns = await Namespaces.CreateNamespaceAsync(name);
+        // A host sends neighbour solicitations for the packets it forwards from the link-local
+        // address of the outgoing interface, and sends none while that address is still tentative
+        // (duplicate address detection, a second or two after the interface appears): IPv6 to a
+        // brand-new workload would stall for that long, making probes flaky. Nothing here can clash.
+        await netns.ExecCheckedAsync("sysctl", "-q", "-w", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0");
         var address = IPAddress.Parse($"10.99.0.{number}");
         var ipv6 = IPAddress.Parse($"fd99::{number:x}");
         await AttachToLanAsync(netns, name, address, ipv6);
