@@ -38,6 +38,7 @@ public sealed class Cluster : IAsyncDisposable
 
     private readonly List<ClusterHost> _hosts = [];
     private readonly List<ClusterWorkload> _workloads = [];
+    private readonly HashSet<string> _workloadNames = new(StringComparer.Ordinal);
     private readonly List<AgentProcess> _agents = [];
     private readonly List<Listener> _listeners = [];
     private readonly Lock _gate = new();
@@ -95,9 +96,11 @@ public sealed class Cluster : IAsyncDisposable
             cluster = new Cluster(namespaces, lan);
 
             var etcd = withEtcd ? cluster.StartEtcdAsync(cancellationToken) : Task.CompletedTask;
-            var hosts = await Task.WhenAll(Enumerable.Range(1, hostCount).Select(cluster.CreateHostAsync));
-            cluster._hosts.AddRange(hosts);
-            await etcd;
+            var hosts = Task.WhenAll(Enumerable.Range(1, hostCount).Select(cluster.CreateHostAsync));
+            // Both finish before anything is torn down, so a failure of one cannot leave the other
+            // starting etcd or creating namespaces behind the cleanup's back.
+            await Task.WhenAll(etcd, hosts);
+            cluster._hosts.AddRange(await hosts);
             return cluster;
         }
         catch
@@ -134,12 +137,13 @@ public sealed class Cluster : IAsyncDisposable
         int number;
         lock (_gate)
         {
-            if (_workloads.Any(w => w.Name == name))
+            // Reserved before the namespaces exist, so concurrent calls get distinct names and addresses.
+            if (!_workloadNames.Add(name))
             {
                 throw new ArgumentException($"a workload named {name} already exists", nameof(name));
             }
 
-            number = _workloads.Count + 1;
+            number = _workloadNames.Count;
         }
 
         var workload = await Namespaces.CreateWorkloadAsync(host.Namespace, PoolAddress(WorkloadPool, number));
