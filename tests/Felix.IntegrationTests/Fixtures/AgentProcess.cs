@@ -24,6 +24,7 @@ public sealed class AgentProcess : IAsyncDisposable
     private readonly string _configFile;
     private readonly LoopbackBridge _bridge;
     private readonly NetworkNamespaces? _ownNamespace;
+    private bool _disposed;
 
     private AgentProcess(Process process, string configFile, int healthPort, int metricsPort, LoopbackBridge bridge, NetworkNamespaces? ownNamespace)
     {
@@ -147,6 +148,9 @@ public sealed class AgentProcess : IAsyncDisposable
         throw new InvalidOperationException($"agent did not become live within {timeout}; exited: {_process.HasExited}\n{Output()}");
     }
 
+    /// <summary>A client for the agent's health and metrics ports, which the bridge serves on root <c>127.0.0.1</c>.</summary>
+    public static HttpClient CreateHttpClient(TimeSpan timeout) => new() { Timeout = timeout };
+
     public async Task SignalAsync(string signal) =>
         await CommandRunner.RunCheckedAsync("kill", [$"-{signal}", ProcessId.ToString(CultureInfo.InvariantCulture)]);
 
@@ -171,6 +175,11 @@ public sealed class AgentProcess : IAsyncDisposable
     /// <summary>Kills the agent if it still runs, then closes the bridge and deletes its own namespace.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

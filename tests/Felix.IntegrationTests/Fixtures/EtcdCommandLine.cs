@@ -69,6 +69,23 @@ public static class EtcdCommandLine
         return startInfo;
     }
 
+    /// <summary>
+    /// Makes <paramref name="startInfo"/> run etcd inside the named namespace through
+    /// <c>ip netns exec</c>, which execs etcd in place: the process started is etcd itself, so its
+    /// pid, signals and exit code are etcd's.
+    /// </summary>
+    public static void RunInNamespace(ProcessStartInfo startInfo, string ipPath, string netns)
+    {
+        ArgumentNullException.ThrowIfNull(startInfo);
+        string[] etcdCommand = [startInfo.FileName, .. startInfo.ArgumentList];
+        startInfo.FileName = ipPath;
+        startInfo.ArgumentList.Clear();
+        foreach (var argument in new[] { "netns", "exec", netns }.Concat(etcdCommand))
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+    }
+
     private static string GoArchitecture(Architecture architecture) => architecture switch
     {
         Architecture.Arm64 => "arm64",

@@ -1,19 +1,27 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Security.Cryptography;
 using dotnet_etcd;
+using Grpc.Net.Client;
 
 namespace Felix.IntegrationTests.Fixtures;
 
 /// <summary>
 /// One real single-member etcd (Debian's etcd-server 3.4) for the integration tests, on free
-/// loopback ports with its own temporary data dir. It can be stopped, killed and started again on
-/// the same ports and data, which is what the agent's resync and reconnect paths are tested with.
-/// Disposing always kills the process and deletes the directory.
+/// loopback ports with its own temporary data dir, or inside a test namespace on an address of it
+/// (<see cref="EtcdPlacement"/>), where agents in other namespaces reach it over a test LAN. It can
+/// be stopped, killed and started again on the same ports and data, which is what the agent's
+/// resync and reconnect paths are tested with. Disposing always kills the process and deletes the
+/// directory.
 /// </summary>
 public sealed class EtcdServer : IAsyncDisposable, IDisposable
 {
     private const int PortAttempts = 5;
+
+    // A namespace the server runs in is its own: nothing else listens there, so the usual ports do.
+    private const int NamespacedClientPort = 2379;
+    private const int NamespacedPeerPort = 2380;
     private const int LogTailLines = 40;
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan StopGracePeriod = TimeSpan.FromSeconds(10);
@@ -23,14 +31,16 @@ public sealed class EtcdServer : IAsyncDisposable, IDisposable
     private readonly string _clusterToken;
     private readonly LogBuffer _log = new(500);
     private readonly HttpClient? _health;
+    private readonly List<GrpcChannel> _channels = [];
     private Process? _process;
     private int _starts;
     private bool _disposed;
 
-    private EtcdServer(string etcdPath, string rootDirectory, int clientPort, int peerPort, EtcdTls? tls)
+    private EtcdServer(string etcdPath, string rootDirectory, int clientPort, int peerPort, EtcdTls? tls, EtcdPlacement? placement = null)
     {
         Tls = tls;
-        _health = tls?.CreateHttpClient();
+        Placement = placement;
+        _health = placement is null ? tls?.CreateHttpClient() : NamespaceSockets.CreateHttpClient(placement.Namespace, TimeSpan.FromSeconds(2));
         _etcdPath = etcdPath;
         RootDirectory = rootDirectory;
         ClientPort = clientPort;
@@ -48,9 +58,20 @@ public sealed class EtcdServer : IAsyncDisposable, IDisposable
     /// <summary>With TLS: https with client-certificate authentication, signed by <see cref="EtcdTls.CaFile"/>.</summary>
     public EtcdTls? Tls { get; }
 
-    /// <summary>The URL clients use, e.g. <c>http://127.0.0.1:40123</c> (https with TLS).</summary>
-    public string ClientUrl => $"{(Tls is null ? "http" : "https")}://127.0.0.1:{ClientPort}";
+    /// <summary>Null for a loopback member; else the namespace and address it serves clients on.</summary>
+    public EtcdPlacement? Placement { get; }
 
+    /// <summary>
+    /// The URL clients use, e.g. <c>http://127.0.0.1:40123</c> (https with TLS). With a
+    /// <see cref="Placement"/> it is <c>http://&lt;address&gt;:2379</c>, reachable from the namespaces
+    /// on the same test network but not from the test process's own namespace: use
+    /// <see cref="CreateClient"/> there.
+    /// </summary>
+    public string ClientUrl => Placement is { } placement
+        ? $"http://{new IPEndPoint(placement.Address, ClientPort)}"
+        : $"{(Tls is null ? "http" : "https")}://127.0.0.1:{ClientPort}";
+
+    /// <summary>The peer URL; on the member's own loopback, as a single member has no peers to reach.</summary>
     public string PeerUrl => $"http://127.0.0.1:{PeerPort}";
 
     /// <summary>The temporary directory owned by this server; deleted on dispose.</summary>
@@ -97,8 +118,48 @@ public sealed class EtcdServer : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Creates a client for this member; the caller disposes it.</summary>
-    public EtcdClient CreateClient() => new(ClientUrl);
+    /// <summary>
+    /// Starts a member inside <paramref name="placement"/>'s namespace, serving plaintext clients on
+    /// its address (port 2379), and waits until it is healthy. One such member per namespace.
+    /// </summary>
+    public static async Task<EtcdServer> StartInNamespaceAsync(EtcdPlacement placement, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(placement);
+        var etcdPath = Require.Executable("etcd", "etcd-server");
+        var rootDirectory = Directory.CreateTempSubdirectory("felix-it-etcd-").FullName;
+        var server = new EtcdServer(etcdPath, rootDirectory, NamespacedClientPort, NamespacedPeerPort, tls: null, placement);
+        try
+        {
+            await server.StartAsync(cancellationToken);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates a client for this member; the caller disposes it. For a member in a namespace its
+    /// connections are made from inside that namespace, so the test process can reach it.
+    /// </summary>
+    public EtcdClient CreateClient()
+    {
+        if (Placement is not { } placement)
+        {
+            return new EtcdClient(ClientUrl);
+        }
+
+        // A client made from a call invoker does not own its channel: the server disposes them all.
+        var channel = NamespaceSockets.CreateGrpcChannel(placement.Namespace, ClientUrl);
+        lock (_channels)
+        {
+            _channels.Add(channel);
+        }
+
+        return new EtcdClient(channel.CreateCallInvoker());
+    }
 
     /// <summary>The last lines etcd logged (all starts), for failure messages.</summary>
     public string LogTail(int lines = LogTailLines) => _log.Tail(lines);
@@ -118,7 +179,12 @@ public sealed class EtcdServer : IAsyncDisposable, IDisposable
         _process?.Dispose();
         _starts++;
         var startInfo = EtcdCommandLine.Create(_etcdPath, Name, DataDirectory, ClientUrl, PeerUrl, _clusterToken, Tls);
-        _log.Append($"=== start #{_starts}: {_etcdPath} {string.Join(' ', startInfo.ArgumentList)}");
+        if (Placement is not null)
+        {
+            EtcdCommandLine.RunInNamespace(startInfo, Require.Executable("ip", "iproute2"), Placement.Namespace.Name);
+        }
+
+        _log.Append($"=== start #{_starts}: {startInfo.FileName} {string.Join(' ', startInfo.ArgumentList)}");
         var process = new Process { StartInfo = startInfo };
         process.OutputDataReceived += (_, e) => AppendLog(e.Data);
         process.ErrorDataReceived += (_, e) => AppendLog(e.Data);
@@ -199,6 +265,7 @@ public sealed class EtcdServer : IAsyncDisposable, IDisposable
             _process?.Dispose();
             _process = null;
             _health?.Dispose();
+            DisposeChannels();
             DeleteRootDirectory();
         }
     }
@@ -224,6 +291,7 @@ public sealed class EtcdServer : IAsyncDisposable, IDisposable
             _process?.Dispose();
             _process = null;
             _health?.Dispose();
+            DisposeChannels();
             DeleteRootDirectory();
         }
     }
@@ -271,6 +339,15 @@ public sealed class EtcdServer : IAsyncDisposable, IDisposable
         if (line is not null)
         {
             _log.Append(line);
+        }
+    }
+
+    private void DisposeChannels()
+    {
+        lock (_channels)
+        {
+            _channels.ForEach(channel => channel.Dispose());
+            _channels.Clear();
         }
     }
 

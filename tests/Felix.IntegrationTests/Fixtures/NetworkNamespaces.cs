@@ -149,16 +149,29 @@ public sealed partial class NetworkNamespaces : IAsyncDisposable, IDisposable
         const string eth0 = Workload.InterfaceName;
         await host.IpCheckedAsync("link", "add", hostInterface, "type", "veth", "peer", "name", eth0, "netns", workload.Name);
         await host.IpCheckedAsync("link", "set", hostInterface, "up");
-
-        var family = FamilyFlag(ip);
-        var gateway = ip.AddressFamily == AddressFamily.InterNetworkV6 ? Ipv6Gateway : Ipv4Gateway;
-        await AddAddressAsync(workload, ip, eth0);
         await workload.IpCheckedAsync("link", "set", eth0, "up");
-        await workload.IpCheckedAsync(family, "route", "add", gateway.ToString(), "dev", eth0, "scope", "link");
-        await workload.IpCheckedAsync(family, "route", "add", "default", "via", gateway.ToString(), "dev", eth0);
+        await AddWorkloadAddressAsync(workload, ip);
 
         var mac = await ReadMacAsync(workload, eth0);
         return new Workload(host, workload, hostInterface, ip, mac);
+    }
+
+    /// <summary>
+    /// Gives a workload a further address of the other family (a dual-stack container): the /32 or
+    /// /128 on its <c>eth0</c> and a default route of that family via the gateway, as
+    /// <see cref="CreateWorkloadAsync"/> does for the first one.
+    /// </summary>
+    public Task AddWorkloadAddressAsync(Workload workload, IPAddress ip)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(workload);
+        ArgumentNullException.ThrowIfNull(ip);
+        if (ip.AddressFamily == workload.Address.AddressFamily)
+        {
+            throw new ArgumentException($"The workload already has an address of the family of {ip} ({workload.Address}).", nameof(ip));
+        }
+
+        return AddWorkloadAddressAsync(workload.Namespace, ip);
     }
 
     public async ValueTask DisposeAsync()
@@ -221,6 +234,16 @@ public sealed partial class NetworkNamespaces : IAsyncDisposable, IDisposable
         var netns = new NetNs(name, _ipPath);
         await netns.IpCheckedAsync("link", "set", "lo", "up");
         return netns;
+    }
+
+    private static async Task AddWorkloadAddressAsync(NetNs workload, IPAddress ip)
+    {
+        const string eth0 = Workload.InterfaceName;
+        var family = FamilyFlag(ip);
+        var gateway = ip.AddressFamily == AddressFamily.InterNetworkV6 ? Ipv6Gateway : Ipv4Gateway;
+        await AddAddressAsync(workload, ip, eth0);
+        await workload.IpCheckedAsync(family, "route", "add", gateway.ToString(), "dev", eth0, "scope", "link");
+        await workload.IpCheckedAsync(family, "route", "add", "default", "via", gateway.ToString(), "dev", eth0);
     }
 
     // A /32 or /128; IPv6 skips duplicate address detection so the address is usable at once.
