@@ -81,7 +81,13 @@ internal sealed class BenchNamespace : ICommandRunner, IAsyncDisposable
         }
         var netns = new BenchNamespace("felixbench-" + RandomNumberGenerator.GetHexString(6, lowercase: true));
         var result = await netns._inner.RunAsync(new Command("ip", ["netns", "add", netns.Name], null, SetupTimeout), CancellationToken.None);
-        return result.Succeeded ? netns : throw new InvalidOperationException($"ip netns add {netns.Name}: {result.StandardError.Trim()}");
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException($"ip netns add {netns.Name}: {result.StandardError.Trim()}");
+        }
+        // Loopback up: the start-up scenario's agent serves its health endpoint there.
+        result = await netns._inner.RunAsync(new Command("ip", ["-n", netns.Name, "link", "set", "lo", "up"], null, SetupTimeout), CancellationToken.None);
+        return result.Succeeded ? netns : throw new InvalidOperationException($"ip -n {netns.Name} link set lo up: {result.StandardError.Trim()}");
     }
 
     public async Task<CommandResult> RunAsync(Command command, CancellationToken cancellationToken)

@@ -11,7 +11,12 @@ if (options is null)
 var status = 0;
 if (options.Scenario is "startup" or "all")
 {
-    status |= await StartupBench.RunAsync(options);
+    // The agent programs the namespace it runs in once it is in sync: never the root namespace.
+    status |= !BenchNamespace.IsInside
+        ? await BenchNamespace.RunInsideAsync(
+            ["startup", "--runs", options.Runs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+             "--aot", Path.GetFullPath(options.AotBinary), "--jit", Path.GetFullPath(options.JitAssembly)])
+        : await StartupBench.RunAsync(options);
 }
 if (options.Scenario is "datastore" or "all")
 {

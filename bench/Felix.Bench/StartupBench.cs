@@ -7,7 +7,8 @@ namespace Felix.Bench;
 /// Start-up of the agent as shipped (Native AOT) and as a JIT build: time from spawn until
 /// <c>/liveness</c> answers, and resident memory once it does. The floor is spawning
 /// <c>/bin/true</c> and waiting for it, the least any process start can cost on this machine.
-/// All servers bind to loopback on ports the kernel hands out.
+/// All servers bind to the loopback of the bench's own namespace, which this scenario runs inside,
+/// on ports the kernel hands out; etcd is a port nothing listens on (the agent stays unsynced).
 /// </summary>
 internal static class StartupBench
 {
@@ -81,6 +82,7 @@ internal static class StartupBench
         start.Environment["FELIX_HEALTHPORT"] = healthPort.ToString(CultureInfo.InvariantCulture);
         start.Environment["FELIX_PROMETHEUSMETRICSHOST"] = "127.0.0.1";
         start.Environment["FELIX_PROMETHEUSMETRICSPORT"] = FreePorts.Pick().ToString(CultureInfo.InvariantCulture);
+        start.Environment["FELIX_ETCDENDPOINTS"] = $"http://127.0.0.1:{FreePorts.Pick()}";
         var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {fileName}");
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
