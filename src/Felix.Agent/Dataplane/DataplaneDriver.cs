@@ -30,7 +30,7 @@ internal sealed partial class DataplaneDriver : BackgroundService
     private readonly HealthReporter _health;
     private readonly ISystemdNotifier _systemd;
     private readonly DataplaneMetrics _metrics;
-    private readonly EndpointStatusReporter? _statusReporter;
+    private readonly IEndpointStatusReporter? _statusReporter;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger _log;
     private readonly TimeProvider _clock;
@@ -46,7 +46,7 @@ internal sealed partial class DataplaneDriver : BackgroundService
     private string? _status;
 
     public DataplaneDriver(Func<CancellationToken, Task<DataplaneSetup>> setup, Channel<DriverInput> inputs, DriverOptions options,
-        HealthReporter health, ISystemdNotifier systemd, DataplaneMetrics metrics, EndpointStatusReporter? statusReporter,
+        HealthReporter health, ISystemdNotifier systemd, DataplaneMetrics metrics, IEndpointStatusReporter? statusReporter,
         IHostApplicationLifetime lifetime, ILogger logger, TimeProvider clock)
     {
         _setup = setup;

@@ -82,7 +82,7 @@ internal sealed partial class EndpointManager(
     /// Tells the status reporter what changed since the last call: up once its interface is
     /// configured, down while inactive or while its interface is missing.
     /// </summary>
-    public void ReportStatus(EndpointStatusReporter reporter)
+    public void ReportStatus(IEndpointStatusReporter reporter)
     {
         foreach (var (key, endpoint) in _endpoints)
         {
