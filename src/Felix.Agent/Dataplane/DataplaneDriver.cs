@@ -116,6 +116,10 @@ internal sealed partial class DataplaneDriver : BackgroundService
                 case LinkChanged link:
                     _metrics.Messages.WithLabels("LinkEvent").Inc();
                     dataplane.Applier.OnLinkEvent(link.Event);
+                    // Recorded like an update: a new interface's route is due within the throttle,
+                    // not the next idle poll, and an interface that vanished (no kernel work: its
+                    // routes went with it) still gets an apply that reports its endpoint down.
+                    _recorded = true;
                     break;
                 default:
                     throw new InvalidOperationException($"unknown driver input {input}");
