@@ -7,6 +7,7 @@ using Felix.Agent.Hosting.Health;
 using Felix.Agent.Policy;
 using Felix.Dataplane.Ipsets;
 using Felix.Dataplane.Iptables;
+using Felix.Dataplane.Netlink;
 using Felix.Dataplane.Routes;
 using Felix.Dataplane.Tests.Fakes;
 using Microsoft.Extensions.Hosting;
@@ -118,6 +119,10 @@ internal sealed class DriverHarness : IAsyncDisposable
     public void Send(IReadOnlyList<DataplaneUpdate> updates) =>
         Assert.True(_inputs.Writer.TryWrite(new CalculatedBatch(updates)), "the driver's input channel is closed");
 
+    /// <summary>Queues a link event as the driver's own link watch would.</summary>
+    public void SendLink(LinkEvent linkEvent) =>
+        Assert.True(_inputs.Writer.TryWrite(new LinkChanged(linkEvent)), "the driver's input channel is closed");
+
     public async Task SendAsync(params DataplaneUpdate[] updates)
     {
         Send(updates);
@@ -147,6 +152,16 @@ internal sealed class DriverHarness : IAsyncDisposable
         await SettleAsync();
     }
 
+    /// <summary>Deletes a link (its workload gone) and waits for the driver to take the event.</summary>
+    public async Task DeleteLinkAsync(string name)
+    {
+        var before = LinkEventsTaken;
+        Netlink.DeleteLink(name);
+        Sysctls.RemoveInterface(name);
+        await WaitUntilAsync(() => LinkEventsTaken > before, $"the driver to take the link event of {name}");
+        await SettleAsync();
+    }
+
     /// <summary>A link that exists before the agent starts: no event, the first apply lists it.</summary>
     public void AddLinkBeforeStart(string name)
     {
@@ -157,9 +172,11 @@ internal sealed class DriverHarness : IAsyncDisposable
 
     public double LinkEventsTaken => Metrics.Messages.WithLabels("LinkEvent").Value;
 
+    /// <summary>Whether the loop has taken every input and sleeps on the clock.</summary>
+    public bool IsAsleep => Clock.WakesAt is not null && _inputs.Reader.Count == 0;
+
     /// <summary>Waits until the loop has taken every input and sleeps on the clock.</summary>
-    public Task SettleAsync() =>
-        WaitUntilAsync(() => Clock.WakesAt is not null && _inputs.Reader.Count == 0, "the driver's loop to take its input and sleep");
+    public Task SettleAsync() => WaitUntilAsync(() => IsAsleep, "the driver's loop to take its input and sleep");
 
     public static async Task WaitUntilAsync(Func<bool> condition, string what)
     {
