@@ -30,7 +30,7 @@ internal sealed partial class DataplaneDriver : BackgroundService
     private readonly HealthReporter _health;
     private readonly ISystemdNotifier _systemd;
     private readonly DataplaneMetrics _metrics;
-    private readonly EndpointStatusReporter? _statusReporter;
+    private readonly IEndpointStatusReporter? _statusReporter;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger _log;
     private readonly TimeProvider _clock;
@@ -46,7 +46,7 @@ internal sealed partial class DataplaneDriver : BackgroundService
     private string? _status;
 
     public DataplaneDriver(Func<CancellationToken, Task<DataplaneSetup>> setup, Channel<DriverInput> inputs, DriverOptions options,
-        HealthReporter health, ISystemdNotifier systemd, DataplaneMetrics metrics, EndpointStatusReporter? statusReporter,
+        HealthReporter health, ISystemdNotifier systemd, DataplaneMetrics metrics, IEndpointStatusReporter? statusReporter,
         IHostApplicationLifetime lifetime, ILogger logger, TimeProvider clock)
     {
         _setup = setup;
@@ -116,6 +116,10 @@ internal sealed partial class DataplaneDriver : BackgroundService
                 case LinkChanged link:
                     _metrics.Messages.WithLabels("LinkEvent").Inc();
                     dataplane.Applier.OnLinkEvent(link.Event);
+                    // Recorded like an update: a new interface's route is due within the throttle,
+                    // not the next idle poll, and an interface that vanished (no kernel work: its
+                    // routes went with it) still gets an apply that reports its endpoint down.
+                    _recorded = true;
                     break;
                 default:
                     throw new InvalidOperationException($"unknown driver input {input}");

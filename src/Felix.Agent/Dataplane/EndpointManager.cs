@@ -34,6 +34,8 @@ internal sealed partial class EndpointManager(
         switch (update)
         {
             case EndpointUpdate endpoint:
+                // A clashing endpoint that changes stays in the same clash: it was logged when it began.
+                var stillClaiming = _endpoints.TryGetValue(endpoint.Key, out var previous) && previous.InterfaceName == endpoint.InterfaceName;
                 Forget(endpoint.Key);
                 _endpoints[endpoint.Key] = endpoint;
                 if (!_byInterface.TryGetValue(endpoint.InterfaceName, out var claimants))
@@ -41,7 +43,7 @@ internal sealed partial class EndpointManager(
                     _byInterface[endpoint.InterfaceName] = claimants = new SortedList<string, EndpointUpdate>(StringComparer.Ordinal);
                 }
                 claimants[endpoint.Key.Path] = endpoint;
-                if (claimants.Count == 2)
+                if (claimants.Count == 2 && !stillClaiming)
                 {
                     LogClash(logger, endpoint.InterfaceName, claimants.Keys[0], claimants.Keys[1]);
                 }
@@ -82,7 +84,7 @@ internal sealed partial class EndpointManager(
     /// Tells the status reporter what changed since the last call: up once its interface is
     /// configured, down while inactive or while its interface is missing.
     /// </summary>
-    public void ReportStatus(EndpointStatusReporter reporter)
+    public void ReportStatus(IEndpointStatusReporter reporter)
     {
         foreach (var (key, endpoint) in _endpoints)
         {

@@ -14,6 +14,14 @@ public enum EndpointStatus
     Error,
 }
 
+/// <summary>Where the dataplane reports, per endpoint, whether it programmed it (in etcd: <see cref="EndpointStatusReporter"/>).</summary>
+public interface IEndpointStatusReporter
+{
+    void Report(WorkloadEndpointKey endpoint, EndpointStatus status);
+
+    void Remove(WorkloadEndpointKey endpoint);
+}
+
 /// <summary>
 /// Per-endpoint status in etcd (EndpointReportingEnabled): the dataplane calls <see cref="Report"/>
 /// once it has programmed an endpoint and <see cref="Remove"/> when the endpoint goes. Calls only
@@ -21,7 +29,7 @@ public enum EndpointStatus
 /// churn costs etcd at most <see cref="WritesPerSecond"/> writes a second and a flapping endpoint
 /// is written once with its final state. Failed writes stay queued and are retried.
 /// </summary>
-public sealed partial class EndpointStatusReporter : BackgroundService
+public sealed partial class EndpointStatusReporter : BackgroundService, IEndpointStatusReporter
 {
     public const int WritesPerSecond = 50;
 
