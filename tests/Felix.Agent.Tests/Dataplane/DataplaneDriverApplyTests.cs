@@ -95,8 +95,8 @@ public partial class DataplaneDriverApplyTests
         var link = host.Netlink.IndexOf(SeedCluster.DbInterface);
         Assert.Equal(new RouteSpec(Workloads.Host("192.168.0.1"), link, null, false, RouteScope.Link, 80), host.Netlink.Route(Workloads.Host("192.168.0.1")));
         Assert.Equal("1", host.Sysctls[$"net/ipv4/conf/{SeedCluster.DbInterface}/proxy_arp"]);
-        var neighbour = Assert.IsType<ReplaceNeighbor>(Assert.Single(host.Netlink.Neighbours));
-        Assert.Equal((link, IPAddress.Parse("192.168.0.1"), "96C4864DD72C"), (neighbour.InterfaceIndex, neighbour.Address, Convert.ToHexString(neighbour.LinkAddress)));
+        var neighbour = Assert.Single(host.Netlink.NeighboursOf(link));
+        Assert.Equal((IPAddress.Parse("192.168.0.1"), "96C4864DD72C"), (neighbour.Key, neighbour.Value));
     }
 
     [Fact]

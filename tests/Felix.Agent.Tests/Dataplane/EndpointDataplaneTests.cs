@@ -51,7 +51,7 @@ public class EndpointDataplaneTests
         await host.SendAsync(Workloads.OpenProfile("open"), inactive, new InSync());
 
         Assert.Empty(host.Netlink.RoutesOf(IpVersion.V4, 80).Concat(host.Netlink.RoutesOf(IpVersion.V6, 80)));
-        Assert.Empty(host.Netlink.Neighbours);
+        Assert.DoesNotContain(host.Netlink.Requests, r => r is ReplaceNeighbor or ReplaceProxyNeighbor);
         Assert.DoesNotContain(host.Sysctls.Writes, w => w.Path.Contains("/caliweb/", StringComparison.Ordinal));
         // Its chains are there, and drop.
         Assert.NotNull(host.Commands.Iptables.Chain(IpVersion.V4, "filter", "felix-to-web"));
@@ -173,7 +173,7 @@ public class EndpointDataplaneTests
         Assert.Equal(["felix-all-ipam-pools", "felix-masq-ipam-pools", "felix-v4-web"], host.Commands.Ipset.SetNames().Order(StringComparer.Ordinal));
         Assert.NotNull(host.Netlink.Route(Workloads.Host("10.65.0.2")));
         Assert.Empty(host.Netlink.RoutesOf(IpVersion.V6, 80));
-        Assert.DoesNotContain(host.Netlink.Neighbours, n => n is ReplaceProxyNeighbor or ReplaceNeighbor { Address.AddressFamily: AddressFamily.InterNetworkV6 });
+        Assert.DoesNotContain(host.Netlink.Requests, n => n is ReplaceProxyNeighbor or ReplaceNeighbor { Address.AddressFamily: AddressFamily.InterNetworkV6 });
         Assert.DoesNotContain(host.Sysctls.Writes, w => w.Path.StartsWith("net/ipv6/", StringComparison.Ordinal) && !w.Path.EndsWith("/accept_ra", StringComparison.Ordinal));
     }
 }
