@@ -63,6 +63,41 @@ public sealed class ArticleMatrixTests
         _output.WriteLine($"done in {clock.ElapsedMilliseconds} ms");
     }
 
+    [Fact]
+    public async Task With_RemoteWorkloadRoutes_the_agents_route_between_hosts_and_the_articles_matrix_holds()
+    {
+        var clock = Stopwatch.StartNew();
+        await using var deployment = await ArticleDeployment.StartAsync(cluster => ArticleModel.PlaceAsync(cluster, ipv6: false),
+            bgpRoutes: false, new Dictionary<string, string> { ["FELIX_REMOTEWORKLOADROUTES"] = "true" });
+        await deployment.WaitUntilReadyAsync();
+        _output.WriteLine($"cluster, article and agents ready in {clock.ElapsedMilliseconds} ms");
+
+        await AssertMatrixAsync(deployment, AddressFamily.InterNetwork);
+
+        // Each host routes its own workloads to their cali… interface and the other host's via
+        // that host's bird_ip (its LAN address), all with the agent's protocol.
+        foreach (var host in deployment.Cluster.Hosts)
+        {
+            var text = await ArticleDeployment.RunOnAsync(host, "ip", "-4", "route", "show", "proto", "80");
+            _output.WriteLine($"{host.Name}: ip route show proto 80\n{text}");
+            var routes = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .ToDictionary(line => line.Split(' ')[0], line => line);
+            foreach (var workload in deployment.Model.Workloads)
+            {
+                var expected = workload.Host == host
+                    ? $"{workload.Ipv4Address} dev {workload.HostInterface} "
+                    : $"{workload.Ipv4Address} via {workload.Host.Address} dev {ClusterHost.Uplink} ";
+                Assert.True(routes.TryGetValue(workload.Ipv4Address.ToString(), out var route) && (route + " ").StartsWith(expected, StringComparison.Ordinal),
+                    $"{host.Name} has no route '{expected.Trim()}…' for {workload}; its proto 80 routes:\n{text}");
+            }
+
+            Assert.Equal(deployment.Model.Workloads.Count, routes.Count);
+        }
+
+        Assert.Empty(deployment.LoggedErrors());
+        _output.WriteLine($"done in {clock.ElapsedMilliseconds} ms");
+    }
+
     /// <summary>
     /// Probes the model's matrix over <paramref name="family"/> until it matches (bounded by the
     /// re-probe count) and fails with the differing cells, the tables, and the hosts' chains,
