@@ -98,6 +98,34 @@ public sealed class ArticleMatrixTests
         _output.WriteLine($"done in {clock.ElapsedMilliseconds} ms");
     }
 
+    [Fact]
+    public async Task A_dual_stack_web_and_app_on_two_hosts_get_the_same_matrix_over_IPv6_as_over_IPv4()
+    {
+        var clock = Stopwatch.StartNew();
+        await using var deployment = await ArticleDeployment.StartAsync(PlaceWebAndAppAsync, bgpRoutes: true, new Dictionary<string, string>());
+        await deployment.WaitUntilReadyAsync();
+        _output.WriteLine($"cluster, article and agents ready in {clock.ElapsedMilliseconds} ms");
+
+        var ipv6 = await AssertMatrixAsync(deployment, AddressFamily.InterNetworkV6);
+        await AssertMatrixAsync(deployment, AddressFamily.InterNetwork);
+
+        // The cells the article's text names, spelled out so they do not rest on the model alone:
+        // web exposes 80 and only 80/443 to app; app admits web on anything.
+        Assert.True(ipv6.IsOpen("app1", "web1", 80), ipv6.Render());
+        Assert.False(ipv6.IsOpen("app1", "web1", 22), ipv6.Render());
+        Assert.True(ipv6.IsOpen("web1", "app1", 22), ipv6.Render());
+        Assert.Empty(deployment.LoggedErrors());
+        _output.WriteLine($"done in {clock.ElapsedMilliseconds} ms");
+    }
+
+    // web1 on host1 and app1 on host2, each with an IPv4 and an IPv6 address.
+    private static async Task<ArticleModel> PlaceWebAndAppAsync(Cluster cluster)
+    {
+        var web = await cluster.AddWorkloadAsync(cluster.Hosts[0], "web1", ipv6: true);
+        var app = await cluster.AddWorkloadAsync(cluster.Hosts[1], "app1", ipv6: true);
+        return new ArticleModel(cluster.Hosts, [(web, ArticleModel.Web), (app, ArticleModel.App)]);
+    }
+
     /// <summary>
     /// Probes the model's matrix over <paramref name="family"/> until it matches (bounded by the
     /// re-probe count) and fails with the differing cells, the tables, and the hosts' chains,
