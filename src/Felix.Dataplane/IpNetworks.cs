@@ -52,3 +52,28 @@ public sealed class NetworkOrder : IComparer<IPNetwork>
         return order != 0 ? order : x.PrefixLength.CompareTo(y.PrefixLength);
     }
 }
+
+/// <summary>
+/// Equality of networks with a cheap hash: <see cref="IPNetwork"/>'s own hashes the address with
+/// a randomized byte hash, and a read-back hashes every dumped route's destination afresh (100k
+/// addresses a refresh at scale). The address bytes themselves, folded, spread well enough; the
+/// keys come from the cluster's own datastore and kernel, not from strangers who could pick colliding ones.
+/// </summary>
+public sealed class NetworkKeyComparer : IEqualityComparer<IPNetwork>
+{
+    public static readonly NetworkKeyComparer Instance = new();
+
+    public bool Equals(IPNetwork x, IPNetwork y) => x.PrefixLength == y.PrefixLength && x.BaseAddress.Equals(y.BaseAddress);
+
+    public int GetHashCode(IPNetwork obj)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        obj.BaseAddress.TryWriteBytes(bytes, out var length);
+        var hash = obj.PrefixLength;
+        for (var i = 0; i + 4 <= length; i += 4)
+        {
+            hash = (hash * 31) ^ System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes[i..]);
+        }
+        return hash;
+    }
+}

@@ -53,7 +53,7 @@ public sealed partial class RouteTable
     private readonly TimeProvider _clock;
     private readonly byte _protocol;
     private readonly RouteScope _deviceScope;
-    private readonly Dictionary<IPNetwork, RouteState> _routes = [];
+    private readonly Dictionary<IPNetwork, RouteState> _routes = new(NetworkKeyComparer.Instance);
     private readonly Dictionary<string, HashSet<IPNetwork>> _byInterface = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (IPAddress Gateway, HashSet<IPNetwork> Destinations)> _byRemote = new(StringComparer.Ordinal);
     private readonly HashSet<IPNetwork> _dirty = [];
