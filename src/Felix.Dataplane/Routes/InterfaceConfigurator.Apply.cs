@@ -55,6 +55,7 @@ public sealed partial class InterfaceConfigurator
         (_listNeeded, _listRetry) = (false, default);
         _links.Clear();
         _linkNames.Clear();
+        _upSent.Clear();
         foreach (var link in links)
         {
             _links[link.Name] = link;
@@ -197,6 +198,7 @@ public sealed partial class InterfaceConfigurator
         if (!link.IsUp)
         {
             _links[name] = link with { IsUp = true };
+            _upSent.Add(link.Index);
         }
     }
 

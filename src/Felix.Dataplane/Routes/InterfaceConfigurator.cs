@@ -53,6 +53,13 @@ public sealed partial class InterfaceConfigurator
     private readonly Dictionary<string, LinkInfo> _links = new(StringComparer.Ordinal);
     private readonly Dictionary<int, string> _linkNames = [];
 
+    /// <summary>
+    /// Links we set up whose "up" event has not come back yet. Events arrive in order, so a "down"
+    /// event for one of them is older than our change (typically the link's creation) and not
+    /// drift; the "up" event, a listing or the link's removal ends the wait.
+    /// </summary>
+    private readonly HashSet<int> _upSent = [];
+
     /// <summary>Wanted interfaces not known to be configured on their current link (present or not).</summary>
     private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
     private bool _listNeeded = true;
@@ -180,6 +187,14 @@ public sealed partial class InterfaceConfigurator
         {
             _linkNames.Remove(previous.Index);
         }
+        if (link.IsUp)
+        {
+            _upSent.Remove(link.Index);
+        }
+        else if (_upSent.Contains(link.Index))
+        {
+            link = link with { IsUp = true };
+        }
         _links[link.Name] = link;
         _linkNames[link.Index] = link.Name;
         if (_wanted.TryGetValue(link.Name, out var state) && (state.ConfiguredIndex != link.Index || !link.IsUp))
@@ -210,6 +225,7 @@ public sealed partial class InterfaceConfigurator
             _links.Remove(name);
         }
         _linkNames.Remove(index);
+        _upSent.Remove(index);
         if (_wanted.TryGetValue(name, out var state))
         {
             state.ConfiguredIndex = 0;
