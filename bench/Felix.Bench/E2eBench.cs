@@ -45,6 +45,7 @@ internal static class E2eBench
             await E2eModel.LoadAsync(connection, E2eModel.Cluster());
             var sampleEndpoints = Enumerable.Range(E2eModel.FirstSample, samples + 1).ToList();
             await netns.RunCheckedAsync("ip", ["-batch", "-"], E2eModel.Veths(sampleEndpoints));
+            var run = new Run(agentBinary, etcd.ClientUrl, connection, probe, netns, links, sampleEndpoints, targets);
             var existing = 0;
             var newEndpoint = new List<(double Agent, double Floor)>();
             foreach (var size in sizes)
@@ -57,8 +58,8 @@ internal static class E2eBench
                 var load = watch.Elapsed;
                 existing = size;
                 var indexes = links.ListLinks().ToDictionary(l => l.Name, l => l.Index, StringComparer.Ordinal);
-                Console.Write($"  {size} endpoints: veths {veths.TotalSeconds:0.0} s, etcd load {load.TotalSeconds:0.0} s, ");
-                newEndpoint.Add(await MeasureSizeAsync(agentBinary, etcd.ClientUrl, connection, probe, netns, links, size, sampleEndpoints, indexes, targets));
+                var setup = $"  {size} endpoints: veths {veths.TotalSeconds:0.0} s, etcd load {load.TotalSeconds:0.0} s, ";
+                newEndpoint.Add(await MeasureSizeAsync(run, size, indexes, setup));
             }
             if (sizes.Length > 1)
             {
@@ -77,34 +78,33 @@ internal static class E2eBench
     }
 
     /// <summary>Starts an agent over the cluster as it is, measures both figures, prints them, and returns the new endpoint's p50 and its floor's.</summary>
-    private static async Task<(double Agent, double Floor)> MeasureSizeAsync(string agentBinary, string etcdUrl, EtcdConnection connection, KernelProbe probe,
-        BenchNamespace netns, RouteNetlink links, int size, List<int> sampleEndpoints, Dictionary<string, int> indexes, bool targets)
+    private static async Task<(double Agent, double Floor)> MeasureSizeAsync(Run run, int size, Dictionary<string, int> indexes, string setup)
     {
-        await using var agent = E2eAgent.Start(agentBinary, E2eModel.Host, etcdUrl);
+        await using var agent = E2eAgent.Start(run.AgentBinary, E2eModel.Host, run.EtcdUrl);
         // The first full apply of 10k endpoints takes seconds, more on a loaded machine: bounded, but generously.
         var ready = await agent.WaitReadyAsync(TimeSpan.FromSeconds(60) + (size * TimeSpan.FromMilliseconds(20)));
-        var routes = links.ListRoutes(Felix.Dataplane.IpVersion.V4, E2eSamples.RouteProtocol).Count;
-        Console.WriteLine($"agent ready in {ready.TotalSeconds:0.0} s (its first full apply {agent.FirstApplyMillis:0} ms), {routes} routes");
+        var routes = run.Links.ListRoutes(Felix.Dataplane.IpVersion.V4, E2eSamples.RouteProtocol).Count;
+        Console.WriteLine($"{setup}agent ready in {ready.TotalSeconds:0.0} s (its first full apply {agent.FirstApplyMillis:0} ms), {routes} routes");
         if (routes != size)
         {
             throw new InvalidOperationException($"the ready agent programmed {routes} routes for {size} endpoints");
         }
 
-        var sampler = new E2eSamples(new GrpcEtcdStore(connection), probe, netns, agent);
-        var endpoint = await sampler.NewEndpointsAsync(sampleEndpoints, indexes);
+        var sampler = new E2eSamples(new GrpcEtcdStore(run.Connection), run.Probe, run.Netns, agent);
+        var endpoint = await sampler.NewEndpointsAsync(run.SampleEndpoints, indexes);
         var (floor, agentP50) = (Median(endpoint.Floor), Median([.. endpoint.Agent.Select(s => s.Millis)]));
         var over = agentP50 - floor;
-        Console.WriteLine($"    new endpoint floor: iptables-nft-restore --noflush, one {endpoint.Rules}-rule chain   p50 {floor,7:0.0} ms");
-        Console.WriteLine($"    new endpoint agent: put → felix-to chain and route exist       p50 {agentP50,7:0.0} ms  " +
+        Console.WriteLine($"{Label($"new endpoint floor: iptables-nft-restore --noflush, one {endpoint.Rules}-rule chain")}p50 {floor,7:0.0} ms");
+        Console.WriteLine($"{Label("new endpoint agent: put → felix-to chain and route exist")}p50 {agentP50,7:0.0} ms  " +
             $"p99 {Percentile([.. endpoint.Agent.Select(s => s.Millis)], 99),7:0.0} ms  ({over:+0.0;-0.0} ms over floor" +
-            (targets ? $", target ≤ +{OverFloorTargetMillis} ms: {Verdict(over <= OverFloorTargetMillis)})" : ")"));
+            (run.Targets ? $", target ≤ +{OverFloorTargetMillis} ms: {Verdict(over <= OverFloorTargetMillis)})" : ")"));
         PrintBreakdown(endpoint.Agent, routeAndChain: true);
 
         var members = Enumerable.Range(0, size).Count(e => e % 3 == 1);
-        var (tag, tagFloor) = await sampler.TagChangesAsync(sampleEndpoints.Count - 1, members);
+        var (tag, tagFloor) = await sampler.TagChangesAsync(run.SampleEndpoints.Count - 1, members);
         var tagP50 = Median([.. tag.Select(s => s.Millis)]);
-        Console.WriteLine($"    tag change floor: ipset add of one member ({members}-member set)       p50 {Median(tagFloor),7:0.0} ms");
-        Console.WriteLine($"    tag change agent: put tags → member of {E2eModel.TagSet}       p50 {tagP50,7:0.0} ms  " +
+        Console.WriteLine($"{Label($"tag change floor: ipset add of one member ({members}-member set)")}p50 {Median(tagFloor),7:0.0} ms");
+        Console.WriteLine($"{Label($"tag change agent: put tags → member of {E2eModel.TagSet}")}p50 {tagP50,7:0.0} ms  " +
             $"p99 {Percentile([.. tag.Select(s => s.Millis)], 99),7:0.0} ms  ({tagP50 - Median(tagFloor):+0.0;-0.0} ms over floor)");
         PrintBreakdown(tag, routeAndChain: false);
         return (agentP50, floor);
@@ -119,11 +119,18 @@ internal static class E2eBench
         var logged = samples.Where(s => s.Applies > 0).ToList();
         var line = logged.Count == 0
             ? "      no apply logged (is the agent logging at DEBUG?)"
-            : $"      agent's apply began p50 {Median([.. logged.Select(s => s.ApplyStartMillis)]):0.0} ms after the put, " +
+            : $"      agent's apply began p50 {Median([.. logged.Select(s => s.ApplyStartMillis)]):0.0} ms " +
+              $"(max {logged.Max(s => s.ApplyStartMillis):0.0} ms) after the put, " +
               $"lasted p50 {Median([.. logged.Select(s => s.ApplyMillis)]):0.0} ms (applies per sample: at most {logged.Max(s => s.Applies)})";
         Console.WriteLine(!routeAndChain ? line
             : $"{line}; route seen at p50 {Median([.. samples.Select(s => s.FirstMillis)]):0.0} ms, chain at p50 {Median([.. samples.Select(s => s.SecondMillis)]):0.0} ms");
     }
+
+    /// <summary>What every size's measurement shares: the agent to start, the cluster's etcd, and the bench's handles on the namespace.</summary>
+    private sealed record Run(string AgentBinary, string EtcdUrl, EtcdConnection Connection, KernelProbe Probe, BenchNamespace Netns,
+        RouteNetlink Links, List<int> SampleEndpoints, bool Targets);
+
+    private static string Label(string text) => $"    {text,-72}";
 
     private static string Verdict(bool met) => met ? "OK" : "MISS";
 

@@ -8,8 +8,10 @@ namespace Felix.Bench;
 /// etcd put (the put's own round trip, about a millisecond, is included) until the bench's
 /// <see cref="KernelProbe"/> sees the result, polled every millisecond or so, at most
 /// <see cref="Timeout"/>. Every sample is undone afterwards (untimed) and the bench waits until the
-/// kernel shows it undone and then <see cref="Settle"/> more, so each starts from the same table and
-/// with the agent's apply throttle open: the figure is one isolated change, not a queue of them.
+/// agent has logged the apply that undid it (a removed endpoint's apply goes on after its chain and
+/// route are gone, flushing conntrack) and then <see cref="Settle"/> more, so each starts from the
+/// same table, with the agent idle and its apply throttle open: the figure is one isolated change,
+/// not a queue of them.
 /// Each answer of the probe is checked once against the tools (<c>iptables-nft -S</c>,
 /// <c>ip route show</c>, <c>ipset test</c>). The floors alternate with the samples, in the same
 /// table, the first pair a warm-up that is not counted.
@@ -24,7 +26,7 @@ internal sealed class E2eSamples(GrpcEtcdStore store, KernelProbe probe, BenchNa
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
     /// <summary>Longer than the agent's minimum interval between applies (100 ms), so the next put is applied at once.</summary>
-    private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(150);
 
     /// <summary>
     /// One sample, in milliseconds from the put's start: until the result was seen (the later of
@@ -71,9 +73,10 @@ internal sealed class E2eSamples(GrpcEtcdStore store, KernelProbe probe, BenchNa
                 agentSamples.Add(sample);
             }
 
+            var undone = Stopwatch.GetTimestamp();
             await store.DeleteAsync(E2eModel.Key(e), CancellationToken.None);
             await PollAsync($"the removal of endpoint {e}", () => !probe.HasRoute(address, link, RouteProtocol), () => !probe.HasChain("filter", chain));
-            await Task.Delay(Settle);
+            await SettleAsync(undone);
         }
         return new EndpointFigures(agentSamples, floor, rules!.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
     }
@@ -105,9 +108,10 @@ internal sealed class E2eSamples(GrpcEtcdStore store, KernelProbe probe, BenchNa
                 floor.Add(floorMillis);
             }
 
+            var undone = Stopwatch.GetTimestamp();
             await store.PutAsync(E2eModel.CanaryTagsKey, E2eModel.CanaryTags(inSet: false), 0, CancellationToken.None);
             await PollAsync($"{address} out of {E2eModel.TagSet}", () => !probe.HasMember(E2eModel.TagSet, address), static () => true);
-            await Task.Delay(Settle);
+            await SettleAsync(undone);
         }
         await netns.RunCheckedAsync("ipset", ["destroy", FloorSet]);
         return (agentSamples, floor);
@@ -134,6 +138,17 @@ internal sealed class E2eSamples(GrpcEtcdStore store, KernelProbe probe, BenchNa
             }
             await Task.Delay(1);
         }
+    }
+
+    /// <summary>Waits for the agent to log the apply that undid a sample (bounded), then <see cref="Settle"/>.</summary>
+    private async Task SettleAsync(long undone)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (agent.AppliesSince(undone).Count == 0 && Stopwatch.GetElapsedTime(started) < Timeout)
+        {
+            await Task.Delay(5);
+        }
+        await Task.Delay(Settle);
     }
 
     /// <summary>The sample's figures; the applies' log lines may arrive just after the probe saw their result.</summary>
