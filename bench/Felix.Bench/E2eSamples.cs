@@ -12,7 +12,7 @@ namespace Felix.Bench;
 /// route are gone, flushing conntrack) and then <see cref="Settle"/> more, so each starts from the
 /// same table, with the agent idle and its apply throttle open: the figure is one isolated change,
 /// not a queue of them.
-/// Each answer of the probe is checked once against the tools (<c>iptables-nft -S</c>,
+/// What the probe saw is checked after every sample, untimed, against the tools (<c>iptables-nft -S</c>,
 /// <c>ip route show</c>, <c>ipset test</c>). The floors alternate with the samples, in the same
 /// table, the first pair a warm-up that is not counted.
 /// </summary>

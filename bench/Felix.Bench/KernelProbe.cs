@@ -12,7 +12,7 @@ namespace Felix.Bench;
 /// <c>iptables-nft -S</c> or <c>ipset test</c> costs milliseconds, which would both blur when an
 /// object appeared and take CPU from the agent being measured (on two cores, every poll counts).
 /// Lookups, not dumps, so their cost does not grow with the 10k endpoints' objects around them.
-/// The bench checks the first answers against the tools (see <see cref="E2eBench"/>).
+/// The bench checks what it saw against the tools after every sample (see <see cref="E2eSamples"/>).
 /// </summary>
 internal sealed class KernelProbe : IDisposable
 {
