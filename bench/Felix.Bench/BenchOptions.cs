@@ -17,7 +17,7 @@ internal sealed record BenchOptions(string Scenario, bool Quick, int Runs, strin
         {
             switch (args[i])
             {
-                case "startup" or "datastore" or "calc" or "render" or "iptables" or "ipsets" or "routes" or "all":
+                case "startup" or "datastore" or "calc" or "render" or "iptables" or "ipsets" or "routes" or "e2e" or "all":
                     scenario = args[i];
                     break;
                 case "--quick":

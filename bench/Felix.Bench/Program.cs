@@ -1,11 +1,11 @@
 using Felix.Bench;
 
-// Felix.Bench [startup|datastore|calc|render|iptables|ipsets|routes|all] [--quick] [--runs N] [--aot PATH] [--jit PATH]
+// Felix.Bench [startup|datastore|calc|render|iptables|ipsets|routes|e2e|all] [--quick] [--runs N] [--aot PATH] [--jit PATH]
 // Every figure is printed next to its floor, measured in the same run.
 var options = BenchOptions.Parse(args);
 if (options is null)
 {
-    Console.Error.WriteLine("usage: Felix.Bench [startup|datastore|calc|render|iptables|ipsets|routes|all] [--quick] [--runs N] [--aot out/felix/felix] [--jit path/to/felix.dll]");
+    Console.Error.WriteLine("usage: Felix.Bench [startup|datastore|calc|render|iptables|ipsets|routes|e2e|all] [--quick] [--runs N] [--aot out/felix/felix] [--jit path/to/felix.dll]");
     return 2;
 }
 var status = 0;
@@ -59,5 +59,14 @@ if (options.Scenario is "routes" or "all")
         : options.Quick
         ? await RoutesBench.RunAsync(coldRoutes: 1_000, refreshRoutes: 10_000, runs: 3)
         : await RoutesBench.RunAsync(coldRoutes: 10_000, refreshRoutes: 100_000, runs: 5);
+}
+if (options.Scenario is "e2e" or "all")
+{
+    // etcd on the namespace's loopback, the agent programming the namespace, the probes reading it: all inside.
+    status |= !BenchNamespace.IsInside
+        ? await BenchNamespace.RunInsideAsync(["e2e", "--aot", Path.GetFullPath(options.AotBinary), .. options.Quick ? (string[])["--quick"] : []])
+        : options.Quick
+        ? await E2eBench.RunAsync(options.AotBinary, sizes: [100, 1_000], samples: 5, targets: false)
+        : await E2eBench.RunAsync(options.AotBinary, sizes: [100, 10_000], samples: 20, targets: true);
 }
 return status;
