@@ -78,34 +78,17 @@ public sealed class ArticleDeployment : IAsyncDisposable
     /// </summary>
     public async Task WaitUntilReadyAsync()
     {
-        using var http = AgentProcess.CreateHttpClient(TimeSpan.FromSeconds(2));
         await Task.WhenAll(_agents.Select(async pair =>
         {
             var (host, agent) = pair;
-            var url = new Uri($"http://127.0.0.1:{agent.HealthPort}/readiness");
-            var deadline = DateTime.UtcNow + ReadinessTimeout;
-            var last = "no answer";
-            while (DateTime.UtcNow < deadline)
+            try
             {
-                try
-                {
-                    using var response = await http.GetAsync(url);
-                    if (response.StatusCode == HttpStatusCode.OK)
-                    {
-                        return;
-                    }
-
-                    last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-                {
-                    last = e.Message;
-                }
-
-                await Task.Delay(TimeSpan.FromMilliseconds(100));
+                await agent.WaitForReadinessAsync(ReadinessTimeout);
             }
-
-            throw new TimeoutException($"{host.Name}'s agent was not ready within {ReadinessTimeout} (last: {last})\n{await DiagnosticsAsync()}");
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException($"{host.Name}: {e.Message}\n{await DiagnosticsAsync()}", e);
+            }
         }));
     }
 

@@ -104,38 +104,10 @@ internal sealed class LiveArticleCluster : IAsyncDisposable
     {
         var agent = await Cluster.StartAgentAsync(host, AgentSettings);
         _agents[host.Name] = agent;
-        await WaitForReadinessAsync(agent, ReadyTimeout);
+        await agent.WaitForReadinessAsync(ReadyTimeout);
         return agent;
     }
 
-    /// <summary>Polls <c>/readiness</c> every 100 ms, at most <paramref name="timeout"/>; fails with the agent's output.</summary>
-    public static async Task WaitForReadinessAsync(AgentProcess agent, TimeSpan timeout)
-    {
-        using var http = AgentProcess.CreateHttpClient(TimeSpan.FromSeconds(1));
-        var clock = Stopwatch.StartNew();
-        var last = "no answer";
-        while (clock.Elapsed < timeout)
-        {
-            try
-            {
-                using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{agent.HealthPort}/readiness"));
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-
-                last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                last = e.Message;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(100));
-        }
-
-        throw new TimeoutException($"agent in {agent.Namespace} not ready within {timeout} (last: {last})\n{agent.Output()}");
-    }
 
     /// <summary>
     /// Waits (bounded: at most 10 rounds of re-probing the differing cells) until the probed

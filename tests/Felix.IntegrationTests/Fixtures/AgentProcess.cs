@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 
 namespace Felix.IntegrationTests.Fixtures;
 
@@ -146,6 +147,35 @@ public sealed class AgentProcess : IAsyncDisposable
             await Task.Delay(TimeSpan.FromMilliseconds(50));
         }
         throw new InvalidOperationException($"agent did not become live within {timeout}; exited: {_process.HasExited}\n{Output()}");
+    }
+
+    /// <summary>Polls <c>/readiness</c> every 100 ms, at most <paramref name="timeout"/>, until it answers 200; fails with the last answer and the agent's output.</summary>
+    public async Task WaitForReadinessAsync(TimeSpan timeout)
+    {
+        using var http = CreateHttpClient(TimeSpan.FromSeconds(1));
+        var clock = Stopwatch.StartNew();
+        var last = "no answer";
+        while (clock.Elapsed < timeout && !_process.HasExited)
+        {
+            try
+            {
+                using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{HealthPort}/readiness"));
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+
+                last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                last = e.Message;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+
+        throw new TimeoutException($"agent in {Namespace} not ready within {timeout} (last: {last}; exited: {_process.HasExited})\n{Output()}");
     }
 
     /// <summary>A client for the agent's health and metrics ports, which the bridge serves on root <c>127.0.0.1</c>.</summary>
