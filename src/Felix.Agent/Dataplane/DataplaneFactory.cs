@@ -47,11 +47,8 @@ internal static partial class DataplaneFactory
         var iptablesMetrics = new IptablesMetrics(metrics);
         var iptablesLog = loggers.CreateLogger("Felix.Dataplane.Iptables");
         var tables = new List<IptablesTable>();
-        var managers = new List<IDataplaneManager>
-        {
-            new IpSetManager(ipSets, config.MaxIpsetSize, config.Ipv6Support),
-            new PoolSetManager(ipSets, config.MaxIpsetSize, config.Ipv6Support),
-        };
+        var tagSets = new IpSetManager(ipSets, config.MaxIpsetSize, config.Ipv6Support);
+        var managers = new List<IDataplaneManager> { tagSets, new PoolSetManager(ipSets, config.MaxIpsetSize, config.Ipv6Support) };
         foreach (var version in versions)
         {
             var commands = new IptablesCommands(version, backend, config.IptablesLockTimeoutSecs);
@@ -89,7 +86,7 @@ internal static partial class DataplaneFactory
             var metadataText = metadata?.ToString() ?? "none";
             LogBuilt(log, backend == IptablesBackendKind.Nft ? "nft" : "legacy", families, metadataText);
             return new DataplaneSetup(new DataplaneApplier(ipSets, tables, routeTables, interfaces), managers, endpoints,
-                (IpSetManager)managers[0], netlink);
+                tagSets, netlink);
         }
         catch
         {
