@@ -173,7 +173,13 @@ internal sealed class DriverHarness : IAsyncDisposable
     public double LinkEventsTaken => Metrics.Messages.WithLabels("LinkEvent").Value;
 
     /// <summary>Whether the loop has taken every input and sleeps on the clock.</summary>
-    public bool IsAsleep => Clock.WakesAt is not null && _inputs.Reader.Count == 0;
+    /// <remarks>
+    /// The queue is read before the sleep, and the order matters: the loop ends a sleep before it
+    /// drains the queue, so once the queue is seen empty any sleep seen after is a new one. Read the
+    /// other way round, the loop could end the old sleep and drain between the two reads, and an
+    /// input not yet applied would pass for settled.
+    /// </remarks>
+    public bool IsAsleep => _inputs.Reader.Count == 0 && Clock.WakesAt is not null;
 
     /// <summary>Waits until the loop has taken every input and sleeps on the clock.</summary>
     public Task SettleAsync() => WaitUntilAsync(() => IsAsleep, "the driver's loop to take its input and sleep");
