@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
     --binary) [ $# -ge 2 ] || die "--binary needs a path"; binary=$2; shift 2 ;;
     --version) [ $# -ge 2 ] || die "--version needs a version"; version=$2; shift 2 ;;
     --output) [ $# -ge 2 ] || die "--output needs a directory"; output=$2; shift 2 ;;
-    -h | --help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see $0 --help)" ;;
   esac
 done
