@@ -18,6 +18,9 @@ public abstract record CommandLine
 
     public sealed record ShowVersion : CommandLine;
 
+    /// <summary>Print the commented config file (<see cref="ConfigTemplate"/>) and exit.</summary>
+    public sealed record PrintConfig : CommandLine;
+
     /// <summary>The arguments make no sense; <paramref name="Message"/> says why.</summary>
     public sealed record Invalid(string Message) : CommandLine;
 
@@ -37,6 +40,8 @@ public abstract record CommandLine
                     return new ShowHelp();
                 case "-V" or "--version":
                     return new ShowVersion();
+                case "--print-config":
+                    return new PrintConfig();
                 case "-c" or "--config-file":
                     if (i + 1 >= args.Count || args[i + 1].Length == 0)
                     {
@@ -69,6 +74,8 @@ public abstract record CommandLine
             Options:
               -c, --config-file PATH  read parameters from PATH (default {ConfigLoader.DefaultConfigFile};
                                       a missing default file is fine, a missing named file is an error)
+              --print-config          print a config file listing every parameter, commented out,
+                                      with its default (the template of {ConfigLoader.DefaultConfigFile}), and exit
               -V, --version           print the version and exit
               -h, --help              print this help and exit
 

@@ -28,6 +28,9 @@ public static partial class Program
             case CommandLine.ShowVersion:
                 Console.Out.WriteLine($"felix {CommandLine.Version}");
                 return 0;
+            case CommandLine.PrintConfig:
+                Console.Out.Write(ConfigTemplate.Render());
+                return 0;
             case CommandLine.Invalid invalid:
                 Console.Error.WriteLine($"felix: {invalid.Message}; see felix --help");
                 return 2;

@@ -281,7 +281,7 @@ public sealed class AgentProcess : IAsyncDisposable
             .Select(uri => uri!.Port)
             .Distinct();
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
         while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Felix.sln")))
