@@ -70,7 +70,12 @@ public sealed class AgentProcess : IAsyncDisposable
     /// Run inside this namespace rather than a new one; only health and metrics are bridged then,
     /// an etcd on root loopback is not (the namespace is the test's, and so is its loopback).
     /// </param>
-    public static async Task<AgentProcess> StartAsync(IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? arguments = null, NetNs? inside = null)
+    /// <param name="launcher">
+    /// A command that runs inside the namespace and execs the agent given after it (e.g.
+    /// <see cref="UnitSandbox.Launcher"/>); it must exec, so the child's pid stays the agent's.
+    /// </param>
+    public static async Task<AgentProcess> StartAsync(IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? arguments = null, NetNs? inside = null,
+        IReadOnlyList<string>? launcher = null)
     {
         environment ??= new Dictionary<string, string>();
         var configFile = Path.GetTempFileName();
@@ -84,7 +89,7 @@ public sealed class AgentProcess : IAsyncDisposable
                 ownNamespace = new NetworkNamespaces();
                 inside = await ownNamespace.CreateNamespaceAsync("agent");
             }
-            var start = StartInfo(environment, arguments ?? ["--config-file", configFile], inside);
+            var start = StartInfo(environment, arguments ?? ["--config-file", configFile], inside, launcher ?? []);
             var healthPort = int.Parse(start.Environment["FELIX_HEALTHPORT"]!, CultureInfo.InvariantCulture);
             var metricsPort = int.Parse(start.Environment["FELIX_PROMETHEUSMETRICSPORT"]!, CultureInfo.InvariantCulture);
 
@@ -224,8 +229,9 @@ public sealed class AgentProcess : IAsyncDisposable
         File.Delete(_configFile);
     }
 
-    // `ip netns exec` execs the agent, so the child's pid is the agent's own (signals reach it).
-    private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> arguments, NetNs netns)
+    // `ip netns exec` execs the agent (or the launcher, which execs it), so the child's pid is the
+    // agent's own (signals reach it).
+    private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> arguments, NetNs netns, IReadOnlyList<string> launcher)
     {
         var (healthPort, metricsPort) = LoopbackPorts.PickTwo();
         var start = new ProcessStartInfo("ip")
@@ -235,7 +241,7 @@ public sealed class AgentProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var argument in (string[])["netns", "exec", netns.Name, BinaryPath, .. arguments])
+        foreach (var argument in (string[])["netns", "exec", netns.Name, .. launcher, BinaryPath, .. arguments])
         {
             start.ArgumentList.Add(argument);
         }
@@ -275,7 +281,7 @@ public sealed class AgentProcess : IAsyncDisposable
             .Select(uri => uri!.Port)
             .Distinct();
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
         while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Felix.sln")))
