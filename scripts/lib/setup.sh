@@ -26,9 +26,9 @@ ensure_packages() {
 # The packages the agent, its tests and the demo use: etcd for the datastore, the kernel tools the
 # tests inspect state with, conntrack for the route table's flushes, clang for the Native AOT build,
 # gcc and the kernel headers for the test that checks the netlink structs against them, curl for health checks, openssl for the
-# certificates of the TLS tests.
+# certificates of the TLS tests, systemd's tools and python3-seccomp for the tests of the unit and its sandbox.
 ensure_project_packages() {
-  ensure_packages etcd-server etcd-client iptables ipset iproute2 iputils-ping conntrack clang gcc libc6-dev linux-libc-dev zlib1g-dev curl ca-certificates openssl
+  ensure_packages etcd-server etcd-client iptables ipset iproute2 iputils-ping conntrack clang gcc libc6-dev linux-libc-dev zlib1g-dev curl ca-certificates openssl systemd python3-seccomp
 }
 
 ensure_dotnet() {
