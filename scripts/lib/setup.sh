@@ -27,9 +27,9 @@ ensure_packages() {
 # tests inspect state with, conntrack for the route table's flushes, clang for the Native AOT build,
 # gcc and the kernel headers for the test that checks the netlink structs against them, curl for health checks, openssl for the
 # certificates of the TLS tests, dpkg-dev and lintian to build and check the Debian package, systemd
-# for systemd-analyze on its unit.
+# for systemd-analyze on its unit, python3-seccomp for the tests that run the agent in its sandbox.
 ensure_project_packages() {
-  ensure_packages etcd-server etcd-client iptables ipset iproute2 iputils-ping conntrack clang gcc libc6-dev linux-libc-dev zlib1g-dev curl ca-certificates openssl dpkg-dev lintian systemd
+  ensure_packages etcd-server etcd-client iptables ipset iproute2 iputils-ping conntrack clang gcc libc6-dev linux-libc-dev zlib1g-dev curl ca-certificates openssl dpkg-dev lintian systemd python3-seccomp
 }
 
 ensure_dotnet() {

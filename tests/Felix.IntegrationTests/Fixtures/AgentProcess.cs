@@ -71,8 +71,9 @@ public sealed class AgentProcess : IAsyncDisposable
     /// an etcd on root loopback is not (the namespace is the test's, and so is its loopback).
     /// </param>
     /// <param name="launcher">
-    /// A program (and its arguments) that starts the agent as its child, the binary's path and
-    /// arguments appended — a stand-in for the service manager; empty means the agent is the child.
+    /// A command that runs inside the namespace and runs the agent given after it: either by exec
+    /// (<see cref="UnitSandbox.Launcher"/>), so the child's pid stays the agent's, or as its own
+    /// child (<see cref="SystemdStandIn.Launcher"/>), passing signals on.
     /// </param>
     public static async Task<AgentProcess> StartAsync(IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? arguments = null, NetNs? inside = null,
         IReadOnlyList<string>? launcher = null)
@@ -89,7 +90,7 @@ public sealed class AgentProcess : IAsyncDisposable
                 ownNamespace = new NetworkNamespaces();
                 inside = await ownNamespace.CreateNamespaceAsync("agent");
             }
-            var start = StartInfo(environment, [.. launcher ?? [], BinaryPath, .. arguments ?? ["--config-file", configFile]], inside);
+            var start = StartInfo(environment, arguments ?? ["--config-file", configFile], inside, launcher ?? []);
             var healthPort = int.Parse(start.Environment["FELIX_HEALTHPORT"]!, CultureInfo.InvariantCulture);
             var metricsPort = int.Parse(start.Environment["FELIX_PROMETHEUSMETRICSPORT"]!, CultureInfo.InvariantCulture);
 
@@ -229,9 +230,9 @@ public sealed class AgentProcess : IAsyncDisposable
         File.Delete(_configFile);
     }
 
-    // `ip netns exec` execs the command, so the child's pid is the agent's own, or its launcher's
-    // (signals reach it).
-    private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> command, NetNs netns)
+    // `ip netns exec` execs the agent (or the launcher, which execs it), so the child's pid is the
+    // agent's own (signals reach it).
+    private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> arguments, NetNs netns, IReadOnlyList<string> launcher)
     {
         var (healthPort, metricsPort) = LoopbackPorts.PickTwo();
         var start = new ProcessStartInfo("ip")
@@ -241,7 +242,7 @@ public sealed class AgentProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var argument in (string[])["netns", "exec", netns.Name, .. command])
+        foreach (var argument in (string[])["netns", "exec", netns.Name, .. launcher, BinaryPath, .. arguments])
         {
             start.ArgumentList.Add(argument);
         }

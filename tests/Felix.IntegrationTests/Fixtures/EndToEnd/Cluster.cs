@@ -246,9 +246,11 @@ public sealed class Cluster : IAsyncDisposable
 
     /// <summary>
     /// Starts the agent binary inside <paramref name="host"/> with <see cref="AgentEnvironment"/>
-    /// plus <paramref name="environment"/>. The cluster kills it on dispose if the test has not.
+    /// plus <paramref name="environment"/>, through <paramref name="launcher"/> if given (see
+    /// <see cref="AgentProcess.StartAsync"/>). The cluster kills it on dispose if the test has not.
     /// </summary>
-    public async Task<AgentProcess> StartAgentAsync(ClusterHost host, IReadOnlyDictionary<string, string>? environment = null)
+    public async Task<AgentProcess> StartAgentAsync(ClusterHost host, IReadOnlyDictionary<string, string>? environment = null,
+        IReadOnlyList<string>? arguments = null, IReadOnlyList<string>? launcher = null)
     {
         var settings = new Dictionary<string, string>(AgentEnvironment(host));
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
@@ -256,7 +258,7 @@ public sealed class Cluster : IAsyncDisposable
             settings[name] = value;
         }
 
-        var agent = await AgentProcess.StartAsync(settings, inside: host.Namespace);
+        var agent = await AgentProcess.StartAsync(settings, arguments, host.Namespace, launcher);
         lock (_gate)
         {
             _agents.Add(agent);
