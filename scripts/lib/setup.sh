@@ -23,13 +23,17 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# The packages the agent, its tests and the demo use: etcd for the datastore, the kernel tools the
-# tests inspect state with, conntrack for the route table's flushes, clang for the Native AOT build,
-# gcc and the kernel headers for the test that checks the netlink structs against them, curl for health checks, openssl for the
-# certificates of the TLS tests, dpkg-dev and lintian to build and check the Debian package, systemd
-# for systemd-analyze on its unit, python3-seccomp for the tests that run the agent in its sandbox.
+# The packages the agent, its tests and the demo use:
+# - etcd for the datastore; iptables, ipset, iproute2 and ping, which the tests inspect state with;
+#   conntrack for the route table's flushes;
+# - clang and zlib for the Native AOT build; gcc and the kernel headers for the test that checks the
+#   netlink structs against them;
+# - curl for health checks, openssl for the certificates of the TLS tests;
+# - dpkg-dev and lintian to build and check the Debian package; systemd for systemd-analyze on its
+#   unit, man-db for verify's check of Documentation=man:felix(8); python3-seccomp for the tests that
+#   run the agent in the unit's sandbox.
 ensure_project_packages() {
-  ensure_packages etcd-server etcd-client iptables ipset iproute2 iputils-ping conntrack clang gcc libc6-dev linux-libc-dev zlib1g-dev curl ca-certificates openssl dpkg-dev lintian systemd python3-seccomp
+  ensure_packages etcd-server etcd-client iptables ipset iproute2 iputils-ping conntrack clang gcc libc6-dev linux-libc-dev zlib1g-dev curl ca-certificates openssl dpkg-dev lintian man-db systemd python3-seccomp
 }
 
 ensure_dotnet() {

@@ -75,8 +75,9 @@ public sealed class AgentProcess : IAsyncDisposable
     /// (<see cref="UnitSandbox.Launcher"/>), so the child's pid stays the agent's, or as its own
     /// child (<see cref="SystemdStandIn.Launcher"/>), passing signals on.
     /// </param>
+    /// <param name="binary">The agent executable; <see cref="BinaryPath"/> unless given.</param>
     public static async Task<AgentProcess> StartAsync(IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? arguments = null, NetNs? inside = null,
-        IReadOnlyList<string>? launcher = null)
+        IReadOnlyList<string>? launcher = null, string? binary = null)
     {
         environment ??= new Dictionary<string, string>();
         var configFile = Path.GetTempFileName();
@@ -90,7 +91,7 @@ public sealed class AgentProcess : IAsyncDisposable
                 ownNamespace = new NetworkNamespaces();
                 inside = await ownNamespace.CreateNamespaceAsync("agent");
             }
-            var start = StartInfo(environment, arguments ?? ["--config-file", configFile], inside, launcher ?? []);
+            var start = StartInfo(environment, [.. launcher ?? [], binary ?? BinaryPath, .. arguments ?? ["--config-file", configFile]], inside);
             var healthPort = int.Parse(start.Environment["FELIX_HEALTHPORT"]!, CultureInfo.InvariantCulture);
             var metricsPort = int.Parse(start.Environment["FELIX_PROMETHEUSMETRICSPORT"]!, CultureInfo.InvariantCulture);
 
@@ -230,9 +231,9 @@ public sealed class AgentProcess : IAsyncDisposable
         File.Delete(_configFile);
     }
 
-    // `ip netns exec` execs the agent (or the launcher, which execs it), so the child's pid is the
-    // agent's own (signals reach it).
-    private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> arguments, NetNs netns, IReadOnlyList<string> launcher)
+    // `ip netns exec` execs the command, so the child's pid is the agent's own or its launcher's
+    // (signals reach it).
+    private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> command, NetNs netns)
     {
         var (healthPort, metricsPort) = LoopbackPorts.PickTwo();
         var start = new ProcessStartInfo("ip")
@@ -242,7 +243,7 @@ public sealed class AgentProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var argument in (string[])["netns", "exec", netns.Name, .. launcher, BinaryPath, .. arguments])
+        foreach (var argument in (string[])["netns", "exec", netns.Name, .. command])
         {
             start.ArgumentList.Add(argument);
         }

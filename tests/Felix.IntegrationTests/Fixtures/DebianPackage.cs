@@ -55,6 +55,15 @@ public sealed class DebianPackage
         return new DebianPackage(path, field.StandardOutput.Trim(), directory);
     }
 
+    /// <summary>Unpacks the package's files (as <c>dpkg-deb -x</c>) into a new directory, deleted when the test run ends, and returns it.</summary>
+    public async Task<string> ExtractAsync()
+    {
+        var root = System.IO.Directory.CreateTempSubdirectory("felix-deb-files-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteQuietly(root);
+        await CommandRunner.RunCheckedAsync("dpkg-deb", ["-x", Path, root]);
+        return root;
+    }
+
     /// <summary>A control field of the package (<c>Depends</c>, <c>Installed-Size</c>, …).</summary>
     public async Task<string> FieldAsync(string name) =>
         (await CommandRunner.RunCheckedAsync("dpkg-deb", ["--field", Path, name])).StandardOutput.Trim();

@@ -7,8 +7,9 @@ using Xunit.Abstractions;
 namespace Felix.IntegrationTests.Packaging;
 
 /// <summary>
-/// The unit's <c>Type=notify</c> contract, with the agent started as systemd starts it: as the
-/// child of a process named <c>systemd</c>, with <c>NOTIFY_SOCKET</c> and <c>WATCHDOG_USEC</c> set.
+/// The unit's <c>Type=notify</c> contract, with the packaged agent (<c>/usr/bin/felix</c> from the
+/// <c>.deb</c>) started as systemd starts it: as the child of a process named <c>systemd</c>, with
+/// <c>NOTIFY_SOCKET</c> and <c>WATCHDOG_USEC</c> set.
 /// <c>READY=1</c> is what lets <c>systemctl start</c> return and units ordered after felix start,
 /// so it must come only once the host's policy is in the kernel; <c>STOPPING=1</c> tells systemd a
 /// stop is under way.
@@ -52,7 +53,8 @@ public sealed class SystemdNotifyTests
             ["NOTIFY_SOCKET"] = systemd.NotifySocket,
             ["WATCHDOG_USEC"] = "1000000",
         };
-        await using var agent = await AgentProcess.StartAsync(environment, inside: host.Namespace, launcher: systemd.Launcher);
+        var packaged = Path.Combine(await (await DebianPackage.GetAsync()).ExtractAsync(), "usr", "bin", "felix");
+        await using var agent = await AgentProcess.StartAsync(environment, inside: host.Namespace, launcher: systemd.Launcher, binary: packaged);
         try
         {
             var waiting = await systemd.WaitForAsync(n => n.StartsWith("STATUS=waiting for the datastore", StringComparison.Ordinal), StartBound);
