@@ -38,12 +38,7 @@ public sealed class SystemdNotifyTests
     {
         await using var cluster = await Cluster.StartAsync(hostCount: 1);
         var host = cluster.Hosts[0];
-        var db = await cluster.AddWorkloadAsync(host, "db1", ipv6: false);
-        var model = new ArticleModel(cluster.Hosts, [(db, ArticleModel.Db)]);
-        using (var client = cluster.CreateEtcdClient())
-        {
-            await ArticleWriter.WriteAsync(client, model);
-        }
+        var db = await cluster.AddDbEndpointAsync(host, "db1", ipv6: false);
         // The host's policy is in etcd, but the agent cannot read it until etcd is back.
         await cluster.Etcd.StopAsync();
 

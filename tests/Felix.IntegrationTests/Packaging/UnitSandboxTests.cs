@@ -34,11 +34,7 @@ public sealed class UnitSandboxTests
     {
         await using var cluster = await Cluster.StartAsync(1);
         var host = cluster.Hosts[0];
-        var workload = await cluster.AddWorkloadAsync(host, "web1");
-        using (var etcd = cluster.CreateEtcdClient())
-        {
-            await ArticleWriter.WriteAsync(etcd, new ArticleModel(cluster.Hosts, [(workload, ArticleModel.Db)]));
-        }
+        var workload = await cluster.AddDbEndpointAsync(host, "db1");
         using var sandbox = await UnitSandbox.FromUnitAsync(SystemdUnit.Load(SystemdUnit.FelixServicePath));
 
         var agent = await cluster.StartAgentAsync(host, new Dictionary<string, string> { ["FELIX_IPTABLESBACKEND"] = backend },
@@ -80,11 +76,7 @@ public sealed class UnitSandboxTests
     {
         await using var cluster = await Cluster.StartAsync(1);
         var host = cluster.Hosts[0];
-        var workload = await cluster.AddWorkloadAsync(host, "web1");
-        using (var etcd = cluster.CreateEtcdClient())
-        {
-            await ArticleWriter.WriteAsync(etcd, new ArticleModel(cluster.Hosts, [(workload, ArticleModel.Db)]));
-        }
+        var workload = await cluster.AddDbEndpointAsync(host, "db1");
         using var sandbox = await UnitSandbox.FromUnitAsync(SystemdUnit.Load(SystemdUnit.FelixServicePath));
         sandbox.Spec = sandbox.Spec with { CapabilityBoundingSet = [] };
 
