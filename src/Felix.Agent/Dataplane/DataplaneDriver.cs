@@ -188,7 +188,7 @@ internal sealed partial class DataplaneDriver : BackgroundService
                 LogReady(_log, dataplane.Endpoints.Count, _profiles.Count, dataplane.Sets.Count, elapsed.TotalMilliseconds);
                 _systemd.Notify(ServiceState.Ready);
             }
-            SetStatus($"in sync: {dataplane.Endpoints.Count} local endpoints, {_profiles.Count} profiles, {dataplane.Sets.Count} sets");
+            SetStatus($"in sync: {Counted(dataplane.Endpoints.Count, "local endpoint")}, {Counted(_profiles.Count, "profile")}, {Counted(dataplane.Sets.Count, "set")}");
         }
         else
         {
@@ -274,6 +274,9 @@ internal sealed partial class DataplaneDriver : BackgroundService
 
     private void ReportHealth() =>
         _health.Report(live: true, ready: _ready, _ready ? _status ?? "ready" : _inSync ? "in sync; the first apply has not succeeded yet" : "waiting for the datastore");
+
+    // `systemctl status` shows the line to operators: "1 local endpoint", not "1 local endpoints".
+    private static string Counted(int count, string noun) => count == 1 ? $"1 {noun}" : $"{count} {noun}s";
 
     private void SetStatus(string status)
     {

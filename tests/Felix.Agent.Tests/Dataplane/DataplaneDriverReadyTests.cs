@@ -28,7 +28,7 @@ public class DataplaneDriverReadyTests
         Assert.Equal(1, host.Count("READY=1"));
         Assert.True(host.Health.Snapshot().Ready);
         // Sent after the apply, not when in sync arrived: the sets were already there.
-        Assert.Equal(["STATUS=waiting for the datastore to be in sync", "READY=1", "STATUS=in sync: 1 local endpoints, 1 profiles, 4 sets"],
+        Assert.Equal(["STATUS=waiting for the datastore to be in sync", "READY=1", "STATUS=in sync: 1 local endpoint, 1 profile, 4 sets"],
             host.Notifications);
 
         // db's container now also carries db-users: it joins that set.
@@ -59,7 +59,7 @@ public class DataplaneDriverReadyTests
         Assert.Equal(2, host.Applies);
         Assert.Equal(1, host.Count("READY=1"));
         Assert.True(host.Health.Snapshot().Ready);
-        Assert.Equal("in sync: 1 local endpoints, 1 profiles, 4 sets", host.StatusLines[^1]);
+        Assert.Equal("in sync: 1 local endpoint, 1 profile, 4 sets", host.StatusLines[^1]);
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public class DataplaneDriverReadyTests
             """{"state":"active","name":"cali8a1b2c3d4e5","mac":"96:c4:86:4d:d7:2e","profile_ids":["web"],"ipv4_nets":["192.168.0.3/32"],"ipv6_nets":[]}"""));
         await host.AdvanceAsync(Defaults.MinApplyInterval);
 
-        Assert.Equal(["waiting for the datastore to be in sync", "in sync: 1 local endpoints, 1 profiles, 4 sets", "in sync: 2 local endpoints, 2 profiles, 6 sets"],
+        Assert.Equal(["waiting for the datastore to be in sync", "in sync: 1 local endpoint, 1 profile, 4 sets", "in sync: 2 local endpoints, 2 profiles, 6 sets"],
             host.StatusLines);
 
         // A failure after ready keeps saying in sync, and which part failed.

@@ -69,7 +69,7 @@ public sealed class SystemdNotifyTests
             var set = (await host.Namespace.ExecCheckedAsync("ipset", "list", "felix-v4-db")).StandardOutput;
             Assert.Contains($"\n{db.Ipv4Address}", set, StringComparison.Ordinal);
             Assert.Equal("1", (await host.Namespace.ExecCheckedAsync("cat", $"/proc/sys/net/ipv4/conf/{db.HostInterface}/proxy_arp")).StandardOutput.Trim());
-            Assert.NotNull(await systemd.WaitForAsync(n => n.StartsWith("STATUS=in sync: 1 local endpoints", StringComparison.Ordinal), StartBound));
+            Assert.NotNull(await systemd.WaitForAsync(n => n.StartsWith("STATUS=in sync: 1 local endpoint, 1 profile,", StringComparison.Ordinal), StartBound));
 
             await agent.SignalAsync("TERM");
             Assert.Equal(0, await agent.WaitForExitAsync(StopBound));
