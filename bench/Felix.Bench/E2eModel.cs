@@ -49,7 +49,10 @@ internal static class E2eModel
     public static string Endpoint(int e, int fillers)
     {
         var profiles = e == 0 ? $"\"{Profiles[0]}\",\"{Canary}\"" : $"\"{Profiles[e % Profiles.Length]}\"";
-        return EndpointValue(InterfaceName(e), e, fillers == 0 ? profiles : $"{profiles},\"p{e % fillers}\"", Address(e));
+        // A sample endpoint takes p0, which endpoint 0 keeps active: its chain then jumps only to chains that
+        // outlive it, so the floor can restore a copy of it (and the figure is its own chains, not a profile's too).
+        var filler = e >= FirstSample ? 0 : e;
+        return EndpointValue(InterfaceName(e), e, fillers == 0 ? profiles : $"{profiles},\"p{filler % fillers}\"", Address(e));
     }
 
     private static string EndpointValue(string name, int e, string profiles, IPAddress address) =>
