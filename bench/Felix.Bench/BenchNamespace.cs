@@ -19,7 +19,12 @@ internal sealed class BenchNamespace : ICommandRunner, IAsyncDisposable
     /// <summary>Set for a bench process started inside a bench namespace (see <see cref="RunInsideAsync"/>): its name.</summary>
     private const string InsideVariable = "FELIX_BENCH_NETNS";
 
-    private static readonly TimeSpan SetupTimeout = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// Generous: the kernel tears a deleted namespace down in the background, and while it is
+    /// destroying the 20k veths of a 10k-endpoint run (over a minute on two loaded cores), a new
+    /// <c>ip netns add</c> waits for it.
+    /// </summary>
+    private static readonly TimeSpan SetupTimeout = TimeSpan.FromMinutes(5);
 
     private readonly ProcessCommandRunner _inner = new(TimeProvider.System);
 

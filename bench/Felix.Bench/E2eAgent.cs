@@ -8,23 +8,29 @@ namespace Felix.Bench;
 
 /// <summary>
 /// The shipped agent binary as a child of the end-to-end bench, in the bench's namespace: configured
-/// through its environment (nft, IPv4 only, health and metrics on this namespace's loopback, DEBUG
-/// so it logs each apply's duration), its stdout kept for where the time went and for the failure
+/// through its environment (the backend under test, IPv4 only, RemoteWorkloadRoutes on when the
+/// cluster has remote endpoints, health and metrics on this namespace's loopback, DEBUG so it logs
+/// each apply's duration), its CPU time, peak RSS and metrics read from outside, its stdout kept for where the time went and for the failure
 /// report. Disposing stops it with SIGTERM, as systemd would, and kills it if it does not exit.
 /// </summary>
 internal sealed partial class E2eAgent : IAsyncDisposable
 {
+    /// <summary><c>_SC_CLK_TCK</c> (glibc): the unit of <c>/proc/PID/stat</c>'s CPU times.</summary>
+    private const int ScClockTicks = 2;
+
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
     private readonly Process _process;
     private readonly int _healthPort;
+    private readonly int _metricsPort;
     private readonly ConcurrentQueue<string> _tail = new();
     private readonly ConcurrentQueue<Apply> _applies = new();
 
-    private E2eAgent(Process process, int healthPort)
+    private E2eAgent(Process process, int healthPort, int metricsPort)
     {
         _process = process;
         _healthPort = healthPort;
+        _metricsPort = metricsPort;
     }
 
     /// <summary>One "Dataplane applied" line: when the bench read it, and the duration the agent logged.</summary>
@@ -33,9 +39,9 @@ internal sealed partial class E2eAgent : IAsyncDisposable
     /// <summary>What the agent logged on becoming ready: its first full apply, in milliseconds.</summary>
     public double? FirstApplyMillis { get; private set; }
 
-    public static E2eAgent Start(string binary, string hostname, string etcdUrl)
+    public static E2eAgent Start(string binary, string hostname, string etcdUrl, string backend, bool remoteRoutes)
     {
-        var healthPort = FreePorts.Pick();
+        var (healthPort, metricsPort) = (FreePorts.Pick(), FreePorts.Pick());
         var start = new ProcessStartInfo(binary)
         {
             UseShellExecute = false,
@@ -44,14 +50,17 @@ internal sealed partial class E2eAgent : IAsyncDisposable
         };
         start.Environment["FELIX_FELIXHOSTNAME"] = hostname;
         start.Environment["FELIX_ETCDENDPOINTS"] = etcdUrl;
-        start.Environment["FELIX_IPTABLESBACKEND"] = "nft";
+        start.Environment["FELIX_IPTABLESBACKEND"] = backend;
+        start.Environment["FELIX_REMOTEWORKLOADROUTES"] = remoteRoutes ? "true" : "false";
+        // Often enough that the route read-back's own metric has samples by the end of a size's run.
+        start.Environment["FELIX_ROUTEREFRESHINTERVAL"] = "20";
         start.Environment["FELIX_IPV6SUPPORT"] = "false";
         start.Environment["FELIX_HEALTHPORT"] = healthPort.ToString(CultureInfo.InvariantCulture);
         start.Environment["FELIX_PROMETHEUSMETRICSHOST"] = "127.0.0.1";
-        start.Environment["FELIX_PROMETHEUSMETRICSPORT"] = FreePorts.Pick().ToString(CultureInfo.InvariantCulture);
+        start.Environment["FELIX_PROMETHEUSMETRICSPORT"] = metricsPort.ToString(CultureInfo.InvariantCulture);
         start.Environment["FELIX_LOGSEVERITYSCREEN"] = "DEBUG";
         var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {binary}");
-        var agent = new E2eAgent(process, healthPort);
+        var agent = new E2eAgent(process, healthPort, metricsPort);
         process.OutputDataReceived += (_, e) => agent.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => agent.OnLine(e.Data);
         process.BeginOutputReadLine();
@@ -89,6 +98,40 @@ internal sealed partial class E2eAgent : IAsyncDisposable
 
     /// <summary>The applies whose log line the bench read after <paramref name="since"/> (a <see cref="Stopwatch"/> timestamp).</summary>
     public List<Apply> AppliesSince(long since) => [.. _applies.Where(a => a.ReadAt > since)];
+
+    /// <summary>Resets the kernel's record of the agent's peak RSS (<c>VmHWM</c>), so the next reading is this scenario's.</summary>
+    public void ResetPeakRss() => File.WriteAllText($"/proc/{_process.Id}/clear_refs", "5");
+
+    /// <summary>The agent's peak RSS since start or the last <see cref="ResetPeakRss"/>, in MiB.</summary>
+    public double PeakRssMegabytes()
+    {
+        var line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+    }
+
+    /// <summary>
+    /// CPU seconds so far: the agent's own (user + system) and its waited-for children's
+    /// (<c>iptables-restore</c>, <c>ipset</c>, the saves), from <c>/proc/PID/stat</c>.
+    /// </summary>
+    public (double Own, double Children) CpuSeconds()
+    {
+        var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+        // Fields from the state on (field 3), after the command name, which may hold spaces.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        double Ticks(int field) => double.Parse(fields[field - 3], CultureInfo.InvariantCulture);
+        double perSecond = LibC.sysconf(ScClockTicks);
+        return ((Ticks(14) + Ticks(15)) / perSecond, (Ticks(16) + Ticks(17)) / perSecond);
+    }
+
+    /// <summary>The sum of a metric's samples (all label sets) as <c>/metrics</c> serves it now; 0 when absent.</summary>
+    public async Task<double> MetricAsync(string name)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var text = await client.GetStringAsync(new Uri($"http://127.0.0.1:{_metricsPort}/metrics"));
+        return text.Split('\n')
+            .Where(l => l.StartsWith(name + " ", StringComparison.Ordinal) || l.StartsWith(name + "{", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+    }
 
     /// <summary>Throws with the log's tail if the agent is no longer running.</summary>
     public void CheckRunning()

@@ -14,6 +14,11 @@ namespace Felix.Bench;
 /// the set samples change: adding <see cref="SetTag"/> to it moves endpoint 0's address (and
 /// only that) into <see cref="TagSet"/>, which db's rules use. The new endpoints of the chain
 /// samples are numbered from <see cref="FirstSample"/>, beyond every size's existing ones.
+/// The cluster around them: endpoint <c>r</c> of <c>M</c> remote ones on host <c>h{r / 100}</c>
+/// (its <c>bird_ip</c> on <see cref="LanLink"/>'s subnet, so RemoteWorkloadRoutes can route to it),
+/// and <c>P</c> filler profiles <c>p{k}</c>, each admitting its own tag; every endpoint, local or
+/// remote, carries one of them (<c>p{e % P}</c>) besides its seed profile, so the active profiles,
+/// tags and sets grow with <c>P</c> and the sets' members with <c>M</c>.
 /// </summary>
 internal static class E2eModel
 {
@@ -22,6 +27,11 @@ internal static class E2eModel
     public const string SetTag = "db-users";
     public const string TagSet = "felix-v4-db-users";
     public const int FirstSample = 0x100000;
+    public const string LanLink = "benchlan";
+    public const string LanAddress = "172.16.0.1/12";
+    public const string RuleChangeProfile = "db";
+    public const string RuleChangeChain = "felix-p-db-i";
+    private const int EndpointsPerRemoteHost = 100;
 
     private const string AllowAllOut = """ "outbound_rules": [ { "action": "allow" } ] """;
 
@@ -36,11 +46,52 @@ internal static class E2eModel
 
     public static string Key(int e) => $"/calico/v1/host/{Host}/workload/k8s/pod-{e}/endpoint/eth0";
 
-    public static string Endpoint(int e)
+    public static string Endpoint(int e, int fillers)
     {
         var profiles = e == 0 ? $"\"{Profiles[0]}\",\"{Canary}\"" : $"\"{Profiles[e % Profiles.Length]}\"";
-        return $$"""{"state":"active","name":"{{InterfaceName(e)}}","mac":"96:c4:{{(e >> 24) & 0xff:x2}}:{{(e >> 16) & 0xff:x2}}:{{(e >> 8) & 0xff:x2}}:{{e & 0xff:x2}}","profile_ids":[{{profiles}}],"ipv4_nets":["{{Address(e)}}/32"],"ipv6_nets":[]}""";
+        // A sample endpoint takes p0, which endpoint 0 keeps active: its chain then jumps only to chains that
+        // outlive it, so the floor can restore a copy of it (and the figure is its own chains, not a profile's too).
+        var filler = e >= FirstSample ? 0 : e;
+        return EndpointValue(InterfaceName(e), e, fillers == 0 ? profiles : $"{profiles},\"p{filler % fillers}\"", Address(e));
     }
+
+    private static string EndpointValue(string name, int e, string profiles, IPAddress address) =>
+        $$"""{"state":"active","name":"{{name}}","mac":"96:c4:{{(e >> 24) & 0xff:x2}}:{{(e >> 16) & 0xff:x2}}:{{(e >> 8) & 0xff:x2}}:{{e & 0xff:x2}}","profile_ids":[{{profiles}}],"ipv4_nets":["{{address}}/32"],"ipv6_nets":[]}""";
+
+    /// <summary>Remote endpoint r's address: 10.64.0.1 onwards, clear of the local ones.</summary>
+    public static IPAddress RemoteAddress(int r) => new([10, (byte)(64 + ((r + 1) >> 16)), (byte)((r + 1) >> 8), (byte)(r + 1)]);
+
+    /// <summary>
+    /// The other hosts (their <c>bird_ip</c>s, on <see cref="LanAddress"/>'s subnet) and their
+    /// <paramref name="count"/> endpoints, each with a seed profile and a filler one.
+    /// </summary>
+    public static IEnumerable<(string Key, string Value)> RemoteEndpoints(int count, int fillers)
+    {
+        for (var h = 0; h * EndpointsPerRemoteHost < count; h++)
+        {
+            yield return ($"/calico/v1/host/h{h}/bird_ip", $"172.17.{(h + 1) >> 8}.{(h + 1) & 0xff}");
+        }
+        for (var r = 0; r < count; r++)
+        {
+            var profiles = $"\"{Profiles[r % Profiles.Length]}\"" + (fillers == 0 ? "" : $",\"p{r % fillers}\"");
+            yield return ($"/calico/v1/host/h{r / EndpointsPerRemoteHost}/workload/k8s/rpod-{r}/endpoint/eth0",
+                EndpointValue($"cali{r:x11}", r, profiles, RemoteAddress(r)));
+        }
+    }
+
+    /// <summary>The filler profiles <c>p0…</c>: each admits its own tag in, everything out.</summary>
+    public static IEnumerable<(string Key, string Value)> FillerProfiles(int count) =>
+        Enumerable.Range(0, count).SelectMany(k => new[]
+        {
+            ($"/calico/v1/policy/profile/p{k}/rules", $$"""{ "inbound_rules": [ { "action": "allow", "src_tag": "p{{k}}" } ], {{AllowAllOut}} }"""),
+            ($"/calico/v1/policy/profile/p{k}/tags", $"""["p{k}"]"""),
+        });
+
+    public static string RuleChangeKey => $"/calico/v1/policy/profile/{RuleChangeProfile}/rules";
+
+    /// <summary>db's rules, with a log rule carrying <paramref name="logPrefix"/> at the end when given: a change to one profile's chain.</summary>
+    public static string DbRules(string? logPrefix) =>
+        $$"""{ "inbound_rules": [ { "action": "allow", "src_tag": "db" }, { "action": "allow", "src_tag": "db-users", "protocol": "tcp", "dst_ports": [3306] }{{(logPrefix is null ? "" : $$""", { "action": "log", "log_prefix": "{{logPrefix}}" }""")}} ], {{AllowAllOut}} }""";
 
     public static string CanaryTagsKey => $"/calico/v1/policy/profile/{Canary}/tags";
 
@@ -57,16 +108,15 @@ internal static class E2eModel
         ("/calico/v1/policy/profile/app/rules",
             $$"""{ "inbound_rules": [ { "action": "allow", "src_tag": "app" }, { "action": "allow", "src_tag": "web" } ], {{AllowAllOut}} }"""),
         ("/calico/v1/policy/profile/app/tags", """["app", "db-users"]"""),
-        ("/calico/v1/policy/profile/db/rules",
-            $$"""{ "inbound_rules": [ { "action": "allow", "src_tag": "db" }, { "action": "allow", "src_tag": "db-users", "protocol": "tcp", "dst_ports": [3306] } ], {{AllowAllOut}} }"""),
+        (RuleChangeKey, DbRules(null)),
         ("/calico/v1/policy/profile/db/tags", """["db"]"""),
         ($"/calico/v1/policy/profile/{Canary}/rules",
             $$"""{ "inbound_rules": [ { "action": "allow", "src_tag": "{{Canary}}" } ], {{AllowAllOut}} }"""),
         (CanaryTagsKey, CanaryTags(inSet: false)),
     ];
 
-    public static IEnumerable<(string Key, string Value)> Endpoints(int from, int to) =>
-        Enumerable.Range(from, to - from).Select(e => (Key(e), Endpoint(e)));
+    public static IEnumerable<(string Key, string Value)> Endpoints(int from, int to, int fillers) =>
+        Enumerable.Range(from, to - from).Select(e => (Key(e), Endpoint(e, fillers)));
 
     /// <summary>One <c>ip -batch</c> script creating the endpoints' veths and setting both ends up.</summary>
     public static string Veths(IEnumerable<int> endpoints)

@@ -21,6 +21,9 @@ internal sealed class KernelProbe : IDisposable
     private const byte NFPROTO_IPV4 = 2;
     private const ushort NfTablesGetChain = (10 << 8) | 4;
     private const ushort NfTablesNewChain = (10 << 8) | 3;
+    private const ushort NfTablesGetRule = (10 << 8) | 7;
+    private const ushort NFTA_RULE_TABLE = 1;
+    private const ushort NFTA_RULE_CHAIN = 2;
     private const ushort NFTA_CHAIN_TABLE = 1;
     private const ushort NFTA_CHAIN_NAME = 3;
     private const ushort IpsetTest = (6 << 8) | 11;
@@ -48,23 +51,29 @@ internal sealed class KernelProbe : IDisposable
 
     private readonly NetlinkSocket _netfilter;
     private readonly NetlinkSocket _route;
+    private readonly LegacyTables? _legacy;
     private readonly byte[] _send = new byte[512];
     private readonly byte[] _receive = new byte[64 * 1024];
     private uint _sequence = (uint)Environment.TickCount;
 
-    private KernelProbe(NetlinkSocket netfilter, NetlinkSocket route)
+    private KernelProbe(NetlinkSocket netfilter, NetlinkSocket route, LegacyTables? legacy)
     {
         _netfilter = netfilter;
         _route = route;
+        _legacy = legacy;
     }
 
-    /// <summary>Opens the probe's sockets in this process's network namespace.</summary>
-    public static KernelProbe Open()
+    /// <summary>
+    /// Opens the probe's sockets in this process's network namespace; chains are looked up in
+    /// nftables, or, for <c>legacy</c>, in the x_tables blob (see <see cref="LegacyTables"/>).
+    /// </summary>
+    public static KernelProbe Open(string backend)
     {
         var netfilter = NetlinkSocket.Open(NETLINK_NETFILTER, 0, AnswerTimeout, 256 * 1024);
         try
         {
-            return new KernelProbe(netfilter, NetlinkSocket.Open(NETLINK_ROUTE, 0, AnswerTimeout, 256 * 1024));
+            return new KernelProbe(netfilter, NetlinkSocket.Open(NETLINK_ROUTE, 0, AnswerTimeout, 256 * 1024),
+                backend == "legacy" ? new LegacyTables() : null);
         }
         catch
         {
@@ -76,6 +85,10 @@ internal sealed class KernelProbe : IDisposable
     /// <summary>Whether the IPv4 (<c>ip</c> family) nftables table holds the chain; iptables-nft's tables are such tables.</summary>
     public bool HasChain(string table, string chain)
     {
+        if (_legacy is not null)
+        {
+            return _legacy.HasChain(table, chain);
+        }
         var writer = new NetlinkWriter(_send);
         writer.BeginMessage(NfTablesGetChain, NLM_F_REQUEST | NLM_F_ACK, ++_sequence);
         writer.Write(new NfGenMessage(NFPROTO_IPV4));
@@ -85,6 +98,44 @@ internal sealed class KernelProbe : IDisposable
         var (found, errno) = Ask(_netfilter, writer.Written, NfTablesNewChain, static _ => true);
         // ENOENT: no such chain, or no such table yet.
         return errno is 0 or ENOENT ? found : throw Refused($"looking up chain {table}/{chain}", errno);
+    }
+
+    /// <summary>
+    /// Whether some rule of the chain carries <paramref name="text"/> (a log prefix, say) in its
+    /// encoding; a dump of that one chain's rules (nft), or of the table's blob (legacy).
+    /// </summary>
+    public bool ChainContains(string table, string chain, string text)
+    {
+        if (_legacy is not null)
+        {
+            return _legacy.Contains(table, text);
+        }
+        var writer = new NetlinkWriter(_send);
+        writer.BeginMessage(NfTablesGetRule, NLM_F_REQUEST | NLM_F_DUMP, ++_sequence);
+        writer.Write(new NfGenMessage(NFPROTO_IPV4));
+        writer.Attribute(NFTA_RULE_TABLE, table);
+        writer.Attribute(NFTA_RULE_CHAIN, chain);
+        writer.EndMessage();
+        _netfilter.Send(writer.Written);
+        var needle = System.Text.Encoding.ASCII.GetBytes(text);
+        var found = false;
+        // A dump ends with NLMSG_DONE, or an error (ENOENT while the chain does not exist); bounded by the socket's receive timeout.
+        while (true)
+        {
+            var reader = new NetlinkReader(_receive.AsSpan(0, _netfilter.Receive(_receive)));
+            while (reader.TryRead(out var message))
+            {
+                if (message.Header.nlmsg_seq != _sequence)
+                {
+                    continue;
+                }
+                if (message.Header.nlmsg_type is NLMSG_DONE or NLMSG_ERROR)
+                {
+                    return found;
+                }
+                found |= message.Payload.IndexOf(needle) >= 0;
+            }
+        }
     }
 
     /// <summary>Whether <paramref name="destination"/>'s <c>/32</c> route goes through link <paramref name="linkIndex"/> with <paramref name="protocol"/>.</summary>
@@ -137,6 +188,7 @@ internal sealed class KernelProbe : IDisposable
 
     public void Dispose()
     {
+        _legacy?.Dispose();
         _netfilter.Dispose();
         _route.Dispose();
     }

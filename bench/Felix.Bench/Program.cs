@@ -1,11 +1,13 @@
 using Felix.Bench;
 
 // Felix.Bench [startup|datastore|calc|render|iptables|ipsets|routes|e2e|all] [--quick] [--runs N] [--aot PATH] [--jit PATH]
+//   [--backend nft|legacy|both] [--sizes 100,1000,10000] [--cluster M] [--profiles P] [--samples N] [--churn-seconds S]
 // Every figure is printed next to its floor, measured in the same run.
 var options = BenchOptions.Parse(args);
 if (options is null)
 {
-    Console.Error.WriteLine("usage: Felix.Bench [startup|datastore|calc|render|iptables|ipsets|routes|e2e|all] [--quick] [--runs N] [--aot out/felix/felix] [--jit path/to/felix.dll]");
+    Console.Error.WriteLine("usage: Felix.Bench [startup|datastore|calc|render|iptables|ipsets|routes|e2e|all] [--quick] [--runs N] [--aot out/felix/felix] [--jit path/to/felix.dll] " +
+        "[--backend nft|legacy|both] [--sizes 100,1000,10000] [--cluster M] [--profiles P] [--samples N] [--churn-seconds S]");
     return 2;
 }
 var status = 0;
@@ -63,10 +65,18 @@ if (options.Scenario is "routes" or "all")
 if (options.Scenario is "e2e" or "all")
 {
     // etcd on the namespace's loopback, the agent programming the namespace, the probes reading it: all inside.
-    status |= !BenchNamespace.IsInside
-        ? await BenchNamespace.RunInsideAsync(["e2e", "--aot", Path.GetFullPath(options.AotBinary), .. options.Quick ? (string[])["--quick"] : []])
-        : options.Quick
-        ? await E2eBench.RunAsync(options.AotBinary, sizes: [100, 1_000], samples: 5, targets: false)
-        : await E2eBench.RunAsync(options.AotBinary, sizes: [100, 10_000], samples: 20, targets: true);
+    // One namespace (and one etcd) per backend: nothing one backend left can be read by the other's agent.
+    if (BenchNamespace.IsInside)
+    {
+        status |= await E2eBench.RunAsync(options.AotBinary, options.E2e(options.Backends[0]));
+    }
+    else
+    {
+        foreach (var backend in options.Backends)
+        {
+            status |= await BenchNamespace.RunInsideAsync(["e2e", "--backend", backend, "--aot", Path.GetFullPath(options.AotBinary),
+                .. options.E2eOverrides, .. options.Quick ? (string[])["--quick"] : []]);
+        }
+    }
 }
 return status;
