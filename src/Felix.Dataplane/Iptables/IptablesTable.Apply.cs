@@ -22,6 +22,7 @@ public sealed partial class IptablesTable
         RestoreBatch? lastBatch = null;
         for (var attempt = 1; attempt <= _options.MaxAttempts; attempt++)
         {
+            var listedCost = TimeSpan.Zero;
             if (attempt > 1)
             {
                 await Task.Delay(Backoff(attempt - 1), _clock, cancellationToken).ConfigureAwait(false);
@@ -53,9 +54,11 @@ public sealed partial class IptablesTable
                     continue;
                 }
                 CommitDesiredChains();
+                listedCost = written.Duration;
                 batch = BuildBatch();
                 if (batch.IsEmpty)
                 {
+                    _lastRestore = listedCost;
                     MarkInStep();
                     SchedulePostWriteReadBack();
                     return true;
@@ -64,6 +67,8 @@ public sealed partial class IptablesTable
             var result = await RestoreAsync(batch, cancellationToken).ConfigureAwait(false);
             if (result.Succeeded)
             {
+                // The write's cost spaces the first read-back: both batches of a listed write count.
+                _lastRestore = listedCost + result.Duration;
                 Commit();
                 MarkInStep();
                 SchedulePostWriteReadBack();
@@ -206,9 +211,7 @@ public sealed partial class IptablesTable
         var command = new Command(_commands.Restore, _commands.RestoreArguments, batch.Text, _commands.RestoreTimeout);
         try
         {
-            var result = await _runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
-            _lastRestore = result.Duration;
-            return result;
+            return await _runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
         }
         catch (CommandException e)
         {

@@ -100,6 +100,23 @@ public sealed partial class IptablesTableTests
     }
 
     [Fact]
+    public async Task Both_batches_of_a_listed_write_space_the_first_read_back()
+    {
+        var table = ClockedTable(refresh: TimeSpan.FromSeconds(100));
+        DefineMany(table, 1500);
+        table.SetHooks([new Hook("FORWARD", JumpRule("felix-to-00000000000"))]);
+        _fake.RestoreDuration = TimeSpan.FromSeconds(2);
+
+        await table.ApplyAsync(CancellationToken.None);
+
+        Assert.Equal(2, _fake.RestoreInputs.Count);
+        _clock.Advance(TimeSpan.FromSeconds(39));
+        Assert.False(table.ReadBackDue);
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(table.ReadBackDue);
+    }
+
+    [Fact]
     public async Task A_refused_listed_batch_is_read_back_and_retried()
     {
         var table = NewTable();
