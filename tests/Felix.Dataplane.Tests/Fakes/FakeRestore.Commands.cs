@@ -221,9 +221,11 @@ internal sealed partial class FakeRestore
                 chain.Rules[op.Position!.Value - 1] = rule;
                 break;
         }
-        // nft 1.8.9: after a listing of the whole table, the kernel is sent rules for built-in
-        // chains it does not know of (checked in a namespace, with and without the table existing).
-        var errno = _dialect.IsNft && _listedAll && chain.IsBuiltin ? "No such file or directory" : _dialect.IsNft ? KernelRefusal(op.Rule) : null;
+        // nft 1.8.9 creates a built-in chain on first use, except in a batch that listed the whole
+        // table: then the kernel is sent rules for a chain it does not have. The fake knows a
+        // chain's existence only with its table's, so it refuses them in a table the batch creates.
+        var errno = _dialect.IsNft && _listedAll && _freshTable && chain.IsBuiltin ? "No such file or directory"
+            : _dialect.IsNft ? KernelRefusal(op.Rule) : null;
         if (errno is not null)
         {
             var verb = op.Command switch { 'A' => "RULE_APPEND", 'I' => "RULE_INSERT", _ => "RULE_REPLACE" };

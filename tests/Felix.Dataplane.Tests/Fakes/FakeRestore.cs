@@ -96,6 +96,7 @@ internal sealed partial class FakeRestore
     private string? _table;
     private bool _skipping;
     private bool _listedAll;
+    private bool _freshTable;
     private FakeTable? _working;
 
     private FakeRestore(FakeIptablesState state, RestoreDialect dialect, RestoreArguments arguments, Func<string, bool>? setExists)
@@ -216,6 +217,7 @@ internal sealed partial class FakeRestore
             // Legacy initialises the kernel table as soon as it reads *table, even if the block then fails.
             _state.Ensure(_dialect.Family, name);
         }
+        _freshTable = _state.Find(_dialect.Family, name) is null;
         _working = (_state.Find(_dialect.Family, name) ?? new FakeTable(name)).Clone();
         if (!_arguments.NoFlush)
         {
