@@ -19,7 +19,9 @@ internal sealed record ApplyResult(bool IpSets, bool Iptables, bool Routes)
 /// and filled before the iptables tables load rules that match on them, and destroyed only after
 /// the tables stopped using them; the routes and interface settings go through netlink, which
 /// shares nothing with those processes, so they are applied alongside, on their own (one netlink
-/// socket serves them all, so they take turns). Each object keeps its own record of the kernel and
+/// socket serves them all, so they take turns). The tables that must read back do so before any of
+/// them writes (a save fetches every table, so it is cheapest then), and a read-back that is only
+/// due waits while any table has changes to write. Each object keeps its own record of the kernel and
 /// its own retries and read-backs; this class only orders them, reports which part failed and
 /// has that part — and only that part — read back in full before its next attempt.
 /// </summary>
@@ -79,11 +81,17 @@ internal sealed class DataplaneApplier(
     public async Task<ApplyResult> ApplyAsync(CancellationToken cancellationToken)
     {
         var routes = Task.Run(() => ApplyRoutesAsync(cancellationToken), cancellationToken);
+        foreach (var table in tables)
+        {
+            // A failure here is retried, with backoff, by the table's own apply below.
+            await table.ReadBackIfNeededAsync(cancellationToken);
+        }
         var setsOk = await ipSets.ApplyUpdatesAsync(cancellationToken);
         var tablesOk = true;
         foreach (var table in tables)
         {
-            if (!await table.ApplyAsync(cancellationToken))
+            var othersWriting = tables.Any(t => t != table && t.HasChangesToWrite);
+            if (!await table.ApplyAsync(othersWriting, cancellationToken))
             {
                 tablesOk = false;
                 table.RequestReadBack();

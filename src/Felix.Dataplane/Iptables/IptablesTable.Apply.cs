@@ -11,17 +11,23 @@ public sealed partial class IptablesTable
     /// A refused batch is retried after a fresh read-back with capped backoff; true when the table
     /// is in step, false after <see cref="IptablesTableOptions.MaxAttempts"/> refusals.
     /// </summary>
-    public async Task<bool> ApplyAsync(CancellationToken cancellationToken)
+    public Task<bool> ApplyAsync(CancellationToken cancellationToken) => ApplyAsync(othersWriting: false, cancellationToken);
+
+    /// <inheritdoc cref="ApplyAsync(CancellationToken)"/>
+    /// <param name="othersWriting">Another table has changes to write in this apply: a read-back that is only due waits for them.</param>
+    /// <param name="cancellationToken">Cancels a wait between attempts and the programs run.</param>
+    public async Task<bool> ApplyAsync(bool othersWriting, CancellationToken cancellationToken)
     {
         string? lastError = null;
         RestoreBatch? lastBatch = null;
         for (var attempt = 1; attempt <= _options.MaxAttempts; attempt++)
         {
+            var listedCost = TimeSpan.Zero;
             if (attempt > 1)
             {
                 await Task.Delay(Backoff(attempt - 1), _clock, cancellationToken).ConfigureAwait(false);
             }
-            if (ShouldReadBack() && !await TryReadBackAsync(cancellationToken).ConfigureAwait(false))
+            if (ShouldReadBack(othersWriting) && !await TryReadBackAsync(cancellationToken).ConfigureAwait(false))
             {
                 continue;
             }
@@ -31,9 +37,38 @@ public sealed partial class IptablesTable
                 MarkInStep();
                 return true;
             }
+            if (ListingPaysOff(batch))
+            {
+                // iptables-nft 1.8.9 refuses any edit of a built-in chain in a batch that lists
+                // ("RULE_INSERT failed (No such file or directory)"), so the chains go first, listed,
+                // and the hooks and the removals follow in a second, small batch.
+                var chains = BuildBatch(hooksAndLeaving: false);
+                chains.ListFirst();
+                var written = await RestoreAsync(chains, cancellationToken).ConfigureAwait(false);
+                if (!written.Succeeded)
+                {
+                    _metrics.RestoreErrors.Inc();
+                    _readBackNeeded = true;
+                    (lastError, lastBatch) = (written.StandardError.Trim(), chains);
+                    LogRefusedAttempt(_logger, _commands.Restore, _tableName, attempt, _options.MaxAttempts, FirstLine(lastError));
+                    continue;
+                }
+                CommitDesiredChains();
+                listedCost = written.Duration;
+                batch = BuildBatch();
+                if (batch.IsEmpty)
+                {
+                    _lastRestore = listedCost;
+                    MarkInStep();
+                    SchedulePostWriteReadBack();
+                    return true;
+                }
+            }
             var result = await RestoreAsync(batch, cancellationToken).ConfigureAwait(false);
             if (result.Succeeded)
             {
+                // The write's cost spaces the first read-back: both batches of a listed write count.
+                _lastRestore = listedCost + result.Duration;
                 Commit();
                 MarkInStep();
                 SchedulePostWriteReadBack();
@@ -50,113 +85,8 @@ public sealed partial class IptablesTable
         return false;
     }
 
-    /// <summary>
-    /// A due read-back waits while there are changes to write: with nft it costs a second or more at
-    /// scale, and the change should not wait for it. It goes ahead once the table is idle, or when
-    /// it is overdue by a whole refresh interval under constant churn.
-    /// </summary>
-    private bool ShouldReadBack()
-    {
-        if (_readBackNeeded)
-        {
-            return true;
-        }
-        if (!ReadBackDue)
-        {
-            return false;
-        }
-        var idle = _dirty.Count == 0 && !_hooksDirty;
-        var overdueBy = (_clock.GetTimestamp() - _nextReadBack) / (double)_clock.TimestampFrequency;
-        return idle || (_options.RefreshInterval > TimeSpan.Zero && overdueBy >= _options.RefreshInterval.TotalSeconds);
-    }
-
-    /// <summary>Reads back what is programmed and marks for repair whatever differs from the desired state.</summary>
-    public async Task<bool> TryReadBackAsync(CancellationToken cancellationToken)
-    {
-        _metrics.SaveCalls.Inc();
-        var command = new Command(_commands.Save, ["-t", _tableName], null, IptablesCommands.SaveTimeout);
-        CommandResult result;
-        try
-        {
-            result = await _runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
-        }
-        catch (CommandException e)
-        {
-            LogReadBackFailed(_logger, _commands.Save, e.Message);
-            return false;
-        }
-        if (!result.Succeeded)
-        {
-            LogReadBackFailed(_logger, _commands.Save, FirstLine(result.StandardError));
-            return false;
-        }
-        SavedTable saved;
-        try
-        {
-            saved = SavedTable.Parse(result.StandardOutput, _table);
-        }
-        catch (FormatException e)
-        {
-            LogReadBackFailed(_logger, _commands.Save, e.Message);
-            return false;
-        }
-        Adopt(saved);
-        _readBackNeeded = false;
-        ScheduleNextReadBack();
-        return true;
-    }
-
-    private void Adopt(SavedTable saved)
-    {
-        _programmed.Clear();
-        _builtins.Clear();
-        _foreignReferenced.Clear();
-        foreach (var chain in saved.Chains.Values)
-        {
-            var hashes = chain.Rules.Select(r => r.Hash).ToList();
-            if (chain.Name.StartsWith(OwnedPrefix, StringComparison.Ordinal))
-            {
-                _programmed[chain.Name] = hashes;
-                continue;
-            }
-            if (chain.IsBuiltin)
-            {
-                _builtins[chain.Name] = hashes;
-            }
-            foreach (var rule in chain.Rules.Where(r => r.Hash is null && r.Target is not null))
-            {
-                _foreignReferenced.Add(rule.Target!);
-            }
-        }
-        _dirty.Clear();
-        foreach (var (name, chain) in _desired)
-        {
-            if (!_programmed.TryGetValue(name, out var hashes) || !Same(hashes, chain))
-            {
-                _dirty.Add(name);
-            }
-        }
-        foreach (var name in _programmed.Keys.Where(n => !_desired.ContainsKey(n)))
-        {
-            if (_programmed[name].Count > 0 || !_foreignReferenced.Contains(name))
-            {
-                _dirty.Add(name);
-            }
-        }
-        _hooksDirty = HookedChains().Any(b => !HooksInPlace(b));
-        if (!_adopted)
-        {
-            LogAdopted(_logger, _tableName, (int)_commands.Version, _commands.BackendName, _programmed.Count, _dirty.Count);
-            _adopted = true;
-        }
-        else if (_dirty.Count > 0 || _hooksDirty)
-        {
-            LogDrift(_logger, _tableName, (int)_commands.Version, _dirty.Count, _hooksDirty);
-        }
-        UpdateGauges();
-    }
-
-    private RestoreBatch BuildBatch()
+    /// <param name="hooksAndLeaving">Also the hooks and the chains that go away; false: only the chains we want.</param>
+    private RestoreBatch BuildBatch(bool hooksAndLeaving = true)
     {
         var batch = new RestoreBatch(_table);
         var dirty = _dirty.Order(StringComparer.Ordinal).ToList();
@@ -167,6 +97,10 @@ public sealed partial class IptablesTable
         foreach (var name in dirty.Where(_desired.ContainsKey))
         {
             WriteEdits(batch, _desired[name], _programmed.GetValueOrDefault(name) ?? []);
+        }
+        if (!hooksAndLeaving)
+        {
+            return batch;
         }
         foreach (var builtin in HookedChains().Where(b => _hooksDirty && !HooksInPlace(b)))
         {
@@ -252,6 +186,17 @@ public sealed partial class IptablesTable
         UpdateGauges();
     }
 
+    /// <summary>After a chains-only batch: the chains we want are programmed; the hooks and removals are still to write.</summary>
+    private void CommitDesiredChains()
+    {
+        foreach (var name in _dirty.Where(_desired.ContainsKey).ToList())
+        {
+            _programmed[name] = [.. _desired[name].Rules.Select(r => r.Hash)];
+            _dirty.Remove(name);
+        }
+        UpdateGauges();
+    }
+
     private void MarkInStep()
     {
         _dirty.Clear();
@@ -292,40 +237,10 @@ public sealed partial class IptablesTable
     private void UpdateGauges()
     {
         _metrics.Chains.Set(_programmed.Count);
-        _metrics.Rules.Set(_programmed.Values.Sum(c => c.Count) + _builtins.Values.Sum(c => c.Count(h => h is not null)));
+        _metrics.Rules.Set(ProgrammedRules());
     }
 
     private TimeSpan Backoff(int failures) => RestoreRetry.Backoff(_options.InitialBackoff, _options.MaxBackoff, failures);
-
-    private void SchedulePostWriteReadBack()
-    {
-        _postWriteDelay = _options.PostWriteReadBack;
-        ScheduleNextReadBack();
-    }
-
-    /// <summary>
-    /// After a write, read back at growing intervals (1 s, 2 s, 4 s, …) to catch another program
-    /// that rewrites the tables right after us; once that reaches the refresh interval, every
-    /// refresh interval. Zero turns the periodic read-back off (post-write checks stop at a minute).
-    /// </summary>
-    private void ScheduleNextReadBack()
-    {
-        var ceiling = _options.RefreshInterval > TimeSpan.Zero ? _options.RefreshInterval : TimeSpan.FromMinutes(1);
-        TimeSpan delay;
-        if (_postWriteDelay > TimeSpan.Zero && _postWriteDelay < ceiling)
-        {
-            delay = _postWriteDelay;
-            _postWriteDelay *= 2;
-        }
-        else
-        {
-            delay = _options.RefreshInterval;
-            _postWriteDelay = TimeSpan.Zero;
-        }
-        _nextReadBack = delay == TimeSpan.Zero
-            ? long.MaxValue
-            : _clock.GetTimestamp() + (long)(delay.TotalSeconds * _clock.TimestampFrequency);
-    }
 
     /// <summary>The batch lines around the one the tool names ("line 7 failed", "Error occurred at line: 7").</summary>
     internal static string QuoteAround(string batch, string error)

@@ -12,6 +12,8 @@ namespace Felix.Dataplane.Iptables;
 /// difference (<see cref="ChainDiff"/>). Read-back is never on that path: with the nft backend it
 /// costs seconds at scale, so it runs at start, after a failure, shortly after writes (backing off)
 /// and every refresh interval, and repairs whatever someone else changed in our chains or hooks.
+/// Post-write read-backs are spaced by what a read-back costs, so at scale they do not hold up the
+/// changes that follow.
 ///
 /// Only chains named <c>felix-…</c> and the hook rules (marked with our hash) are ever written;
 /// every other chain and rule is left byte for byte as it is. A chain we no longer want but that
@@ -40,6 +42,9 @@ public sealed partial class IptablesTable
     private long _nextReadBack;
     private TimeSpan _postWriteDelay;
     private bool _adopted;
+    private int _foreignRules;
+    private TimeSpan _lastSave;
+    private TimeSpan _lastRestore;
 
     public IptablesTable(TableName table, IptablesCommands commands, ICommandRunner runner, IptablesMetrics metrics,
         ILogger logger, IptablesTableOptions options, TimeProvider clock)
@@ -103,6 +108,9 @@ public sealed partial class IptablesTable
         }
         _hooksDirty = true;
     }
+
+    /// <summary>Whether the table has chains or hooks to write (known, not waiting for a read-back to find out).</summary>
+    public bool HasChangesToWrite => _dirty.Count > 0 || _hooksDirty;
 
     /// <summary>Whether a read-back is due: after a write (backing off) or every refresh interval.</summary>
     public bool ReadBackDue => _clock.GetTimestamp() >= _nextReadBack;

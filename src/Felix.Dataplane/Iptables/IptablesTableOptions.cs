@@ -15,4 +15,10 @@ public sealed record IptablesTableOptions
 
     /// <summary>First read-back after a write; it doubles after each until it reaches the refresh interval.</summary>
     public TimeSpan PostWriteReadBack { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// A post-write read-back waits at least this many times what the last read-back (or write)
+    /// took, so read-backs, which hold up the changes behind them, take at most about 1/this of the time.
+    /// </summary>
+    public double ReadBackCostFactor { get; init; } = 10;
 }

@@ -28,42 +28,51 @@ public sealed partial class ConntrackFlusher(ICommandRunner runner, ILogger logg
 
     private static readonly string[] Directions = ["--orig-src", "--orig-dst", "--reply-src", "--reply-dst"];
 
-    /// <summary>True when every direction was flushed (or had nothing to flush); failures are logged here.</summary>
+    /// <summary>
+    /// True when every direction was flushed (or had nothing to flush); failures are logged here.
+    /// The four runs go at once: each takes 20–30 ms on a loaded host, and they run inside the
+    /// apply that removes the route, so one after another they held up the next change by 100 ms.
+    /// </summary>
     public async Task<bool> FlushAsync(IpVersion version, IPAddress address, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(address);
         var family = version == IpVersion.V4 ? "ipv4" : "ipv6";
-        var text = address.ToString();
-        var flushed = true;
-        foreach (var direction in Directions)
+        var runs = await Task.WhenAll(Directions.Select(d => FlushDirectionAsync(family, address, d, cancellationToken))).ConfigureAwait(false);
+        // A program that cannot be started fails every direction alike: one line per address, not four.
+        if (runs.FirstOrDefault(r => r.Unstartable) is { Error: { } unstartable } first)
         {
-            var command = new Command(Tool, ["--family", family, "--delete", direction, text], null, timeout);
-            string? error = null;
-            for (var attempt = 1; attempt <= AttemptsPerRun; attempt++)
+            LogFlushFailed(_logger, address, first.Direction, unstartable);
+            return false;
+        }
+        foreach (var (direction, error, _) in runs.Where(r => r.Error is not null))
+        {
+            LogFlushFailed(_logger, address, direction, error!);
+        }
+        return runs.All(r => r.Error is null);
+    }
+
+    private async Task<(string Direction, string? Error, bool Unstartable)> FlushDirectionAsync(string family, IPAddress address, string direction,
+        CancellationToken cancellationToken)
+    {
+        var command = new Command(Tool, ["--family", family, "--delete", direction, address.ToString()], null, timeout);
+        string? error = null;
+        for (var attempt = 1; attempt <= AttemptsPerRun; attempt++)
+        {
+            try
             {
-                try
+                var result = await _runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
+                if (result.Succeeded || (result.ExitCode == 1 && NothingDeleted().IsMatch(result.StandardError)))
                 {
-                    var result = await _runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
-                    if (result.Succeeded || (result.ExitCode == 1 && NothingDeleted().IsMatch(result.StandardError)))
-                    {
-                        error = null;
-                        break;
-                    }
-                    error = $"exit {result.ExitCode}: {result.StandardError.Trim()}";
+                    return (direction, null, false);
                 }
-                catch (CommandException e)
-                {
-                    LogFlushFailed(_logger, address, direction, e.Message);
-                    return false;
-                }
+                error = $"exit {result.ExitCode}: {result.StandardError.Trim()}";
             }
-            if (error is not null)
+            catch (CommandException e)
             {
-                LogFlushFailed(_logger, address, direction, error);
-                flushed = false;
+                return (direction, e.Message, true);
             }
         }
-        return flushed;
+        return (direction, error, false);
     }
 
     [GeneratedRegex(@"(^|\D)0 flow entries have been deleted")]

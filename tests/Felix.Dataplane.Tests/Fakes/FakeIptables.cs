@@ -55,6 +55,12 @@ public sealed partial class FakeIptables : ICommandRunner
     /// </summary>
     public Action<Command>? BeforeRestore { get; set; }
 
+    /// <summary>How long each successful save reports it took (no time passes: the agent's spacing of read-backs reads it).</summary>
+    public TimeSpan SaveDuration { get; set; }
+
+    /// <summary>How long each successful restore reports it took.</summary>
+    public TimeSpan RestoreDuration { get; set; }
+
     /// <summary>Every command run, in order, with its stdin and result.</summary>
     public IReadOnlyList<FakeIptablesCall> Calls
     {
@@ -132,6 +138,7 @@ public sealed partial class FakeIptables : ICommandRunner
                 ? FakeRestore.Run(state, new RestoreDialect(backend, family, name, command.FileName), command.Arguments,
                     command.StandardInput ?? string.Empty, Options.SetExists)
                 : FakeSave.Run(state, Options.SeparateBackends ? Legacy : null, backend, family, command.FileName, command.Arguments, Options.Clock);
+            result = result with { Duration = tool == FakeIptablesTool.Restore ? RestoreDuration : SaveDuration };
             _calls.Add(new FakeIptablesCall(command, tool, result));
         }
         return Task.FromResult(result);

@@ -47,7 +47,7 @@ internal sealed partial class FakeRestore
             chain = tokens[next++];
             CheckChainName(chain, declaration: false);
         }
-        else if (command is not ('F' or 'X'))
+        else if (command is not ('F' or 'X' or 'S'))
         {
             throw new ParameterProblemException($"option \"{flag}\" requires an argument");
         }
@@ -138,6 +138,14 @@ internal sealed partial class FakeRestore
             case 'P':
                 SetPolicy(op);
                 break;
+            case 'S':
+                // A listing changes nothing; the fake does not print it (the agent ignores it).
+                if (op.Chain is not null)
+                {
+                    ChainOf(op);
+                }
+                _listedAll |= op.Chain is null;
+                break;
             default:
                 throw new InvalidOperationException($"unknown command '{op.Command}'");
         }
@@ -213,7 +221,12 @@ internal sealed partial class FakeRestore
                 chain.Rules[op.Position!.Value - 1] = rule;
                 break;
         }
-        if (_dialect.IsNft && KernelRefusal(op.Rule) is { } errno)
+        // nft 1.8.9 creates a built-in chain on first use, except in a batch that listed the whole
+        // table: then the kernel is sent rules for a chain it does not have. The fake knows a
+        // chain's existence only with its table's, so it refuses them in a table the batch creates.
+        var errno = _dialect.IsNft && _listedAll && _freshTable && chain.IsBuiltin ? "No such file or directory"
+            : _dialect.IsNft ? KernelRefusal(op.Rule) : null;
+        if (errno is not null)
         {
             var verb = op.Command switch { 'A' => "RULE_APPEND", 'I' => "RULE_INSERT", _ => "RULE_REPLACE" };
             _kernelErrors.Add($"line {op.Line.ToString(CultureInfo.InvariantCulture)}: {verb} failed ({errno}): rule in chain {chain.Name}");

@@ -82,6 +82,8 @@ internal sealed partial class FakeRestore
         ["--new-chain"] = 'N',
         ["-P"] = 'P',
         ["--policy"] = 'P',
+        ["-S"] = 'S',
+        ["--list-rules"] = 'S',
     };
 
     private readonly FakeIptablesState _state;
@@ -93,6 +95,8 @@ internal sealed partial class FakeRestore
     private readonly List<string> _kernelErrors = [];
     private string? _table;
     private bool _skipping;
+    private bool _listedAll;
+    private bool _freshTable;
     private FakeTable? _working;
 
     private FakeRestore(FakeIptablesState state, RestoreDialect dialect, RestoreArguments arguments, Func<string, bool>? setExists)
@@ -199,6 +203,7 @@ internal sealed partial class FakeRestore
                 : $"{_dialect.Program}: unable to initialize table '{name}'");
         }
         _table = name;
+        _listedAll = false;
         _skipping = _arguments.Table is not null && _arguments.Table != name;
         _queued.Clear();
         _countersSet.Clear();
@@ -212,6 +217,7 @@ internal sealed partial class FakeRestore
             // Legacy initialises the kernel table as soon as it reads *table, even if the block then fails.
             _state.Ensure(_dialect.Family, name);
         }
+        _freshTable = _state.Find(_dialect.Family, name) is null;
         _working = (_state.Find(_dialect.Family, name) ?? new FakeTable(name)).Clone();
         if (!_arguments.NoFlush)
         {
