@@ -72,6 +72,12 @@ internal sealed class BenchNamespace : ICommandRunner, IAsyncDisposable
     /// <summary>The input of the last restore run through this namespace: what the table wrote.</summary>
     public string? LastRestoreInput { get; private set; }
 
+    /// <summary>
+    /// When set, every restore input from then on is added to it, in order: one apply may write a
+    /// table in more than one restore. Off unless asked for, so benches that weigh memory hold only the last.
+    /// </summary>
+    public List<string>? RestoreLog { get; set; }
+
     /// <summary>Milliseconds spent in restore processes so far, from start to exit as the runner saw them.</summary>
     public double RestoreMillis { get; private set; }
 
@@ -102,6 +108,7 @@ internal sealed class BenchNamespace : ICommandRunner, IAsyncDisposable
         if (restore)
         {
             LastRestoreInput = command.StandardInput;
+            RestoreLog?.Add(command.StandardInput ?? string.Empty);
         }
         var result = await _inner.RunAsync(
             _inside ? command : command with { FileName = "ip", Arguments = ["netns", "exec", Name, command.FileName, .. command.Arguments] },
