@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.RegularExpressions;
 
 namespace Felix.Dataplane.Iptables;
 
@@ -11,7 +10,7 @@ namespace Felix.Dataplane.Iptables;
 /// reorders matches, expands defaults), but it always prints the comment as given. A rule without
 /// one of our hashes in a chain we own was put there by someone else.
 /// </summary>
-public static partial class RuleHash
+public static class RuleHash
 {
     public const string CommentPrefix = "felix:";
 
@@ -24,13 +23,36 @@ public static partial class RuleHash
         return Convert.ToBase64String(digest).Replace('+', '-').Replace('/', '_')[..Length];
     }
 
-    /// <summary>The hash in a rule as <c>iptables-save</c> printed it, or null for a rule that is not ours.</summary>
-    public static string? Find(string savedRule)
+    /// <summary>
+    /// The hash in a rule as <c>iptables-save</c> printed it, or null for a rule that is not ours:
+    /// the first <c>--comment felix:HASH</c>, quoted or not, followed by a space or the end.
+    /// </summary>
+    public static string? Find(ReadOnlySpan<char> savedRule)
     {
-        var match = HashComment().Match(savedRule);
-        return match.Success ? match.Groups[1].Value : null;
+        const string option = "--comment ";
+        var rest = savedRule;
+        for (var at = rest.IndexOf(option); at >= 0; at = rest.IndexOf(option))
+        {
+            rest = rest[(at + option.Length)..];
+            var value = rest.StartsWith('"') ? rest[1..] : rest;
+            if (!value.StartsWith(CommentPrefix) || value.Length < CommentPrefix.Length + Length)
+            {
+                continue;
+            }
+            var hash = value.Slice(CommentPrefix.Length, Length);
+            var after = value[(CommentPrefix.Length + Length)..];
+            if (after.StartsWith('"'))
+            {
+                after = after[1..];
+            }
+            if (!hash.ContainsAnyExcept(HashCharacters) && (after.IsEmpty || after[0] == ' '))
+            {
+                return hash.ToString();
+            }
+        }
+        return null;
     }
 
-    [GeneratedRegex(@"--comment ""?felix:([A-Za-z0-9_-]{16})""?(?: |\z)")]
-    private static partial Regex HashComment();
+    private static readonly System.Buffers.SearchValues<char> HashCharacters =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
 }
