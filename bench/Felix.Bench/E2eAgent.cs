@@ -26,6 +26,13 @@ internal sealed partial class E2eAgent : IAsyncDisposable
     private readonly ConcurrentQueue<string> _tail = new();
     private readonly ConcurrentQueue<Apply> _applies = new();
 
+    /// <summary>
+    /// FELIXBENCH_AGENT_LOG=PATH: every line of every agent the run starts is appended there, so
+    /// where an apply's time went can be read afterwards from the agent's own DEBUG log.
+    /// </summary>
+    private static readonly string? LogPath = Environment.GetEnvironmentVariable("FELIXBENCH_AGENT_LOG") is { Length: > 0 } path ? path : null;
+    private static readonly Lock LogLock = new();
+
     private E2eAgent(Process process, int healthPort, int metricsPort)
     {
         _process = process;
@@ -133,6 +140,26 @@ internal sealed partial class E2eAgent : IAsyncDisposable
             .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
     }
 
+    /// <summary>A metric's samples by the value of <paramref name="label"/> (summed over its other labels).</summary>
+    public async Task<IReadOnlyDictionary<string, double>> MetricByLabelAsync(string name, string label)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var text = await client.GetStringAsync(new Uri($"http://127.0.0.1:{_metricsPort}/metrics"));
+        var values = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n').Where(l => l.StartsWith(name + "{", StringComparison.Ordinal)))
+        {
+            var at = line.IndexOf(label + "=\"", StringComparison.Ordinal);
+            if (at < 0)
+            {
+                continue;
+            }
+            var start = at + label.Length + 2;
+            var key = line[start..line.IndexOf('"', start)];
+            values[key] = values.GetValueOrDefault(key) + double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+        }
+        return values;
+    }
+
     /// <summary>Throws with the log's tail if the agent is no longer running.</summary>
     public void CheckRunning()
     {
@@ -172,6 +199,13 @@ internal sealed partial class E2eAgent : IAsyncDisposable
             return;
         }
         var readAt = Stopwatch.GetTimestamp();
+        if (LogPath is not null)
+        {
+            lock (LogLock)
+            {
+                File.AppendAllText(LogPath, $"[pid {_process.Id}] {line}\n");
+            }
+        }
         _tail.Enqueue(line);
         while (_tail.Count > 40 && _tail.TryDequeue(out _))
         {

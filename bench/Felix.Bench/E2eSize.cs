@@ -45,6 +45,12 @@ internal static class E2eSize
             state = await E2eColdStart.CaptureAsync(run.Netns, run.Links, s.Backend);
             Console.WriteLine($"  {size} local / {cluster} cluster: cold agent ready in {Millis(cold)} (its first full apply {agent.FirstApplyMillis:0} ms): " +
                 $"{state.Chains} chains, {state.Rules} rules, {state.SetLines} set lines, {state.Routes.Count} routes");
+            // Where the cold start went, by the agent's own metrics: the programs it ran (restores, saves) and its sysctl writes.
+            var programs = await agent.MetricByLabelAsync("felix_exec_time_micros_sum", "command");
+            var calls = await agent.MetricByLabelAsync("felix_exec_time_micros_count", "command");
+            Console.WriteLine($"      before its first apply {Millis(cold - (agent.FirstApplyMillis ?? double.NaN))}; programs it ran: " +
+                string.Join(", ", programs.Select(p => $"{p.Key} {Millis(p.Value / 1000)} (×{calls.GetValueOrDefault(p.Key):0})")) +
+                $"; {await agent.MetricAsync("felix_interface_sysctl_writes"):0} sysctl writes");
             if (state.Routes.Count != size + cluster)
             {
                 throw new InvalidOperationException($"the ready agent programmed {state.Routes.Count} routes for {size} local and {cluster} remote endpoints");
