@@ -124,7 +124,7 @@ public sealed partial class IptablesHost
                 continue;
             }
             var want = chain.Rules.Select(r => r.Hash).ToList();
-            var have = rules.Select(RuleHash.Find).ToList();
+            var have = rules.Select(r => RuleHash.Find(r)).ToList();
             if (!want.SequenceEqual(have))
             {
                 problems.Add($"{chain.Name}: {have.Count} rules [{string.Join(", ", have)}], rendered {want.Count} [{string.Join(", ", want)}]");
@@ -133,7 +133,7 @@ public sealed partial class IptablesHost
         foreach (var group in hooks.GroupBy(h => h.BuiltinChain, StringComparer.Ordinal))
         {
             var want = group.Select(h => h.Rule.Hash).ToList();
-            var have = saved.GetValueOrDefault(group.Key)?.Select(RuleHash.Find).ToList() ?? [];
+            var have = saved.GetValueOrDefault(group.Key)?.Select(r => RuleHash.Find(r)).ToList() ?? [];
             if (!have.Take(want.Count).SequenceEqual(want) || have.Count(h => h is not null) != want.Count)
             {
                 problems.Add($"{group.Key}: hooks [{string.Join(", ", want)}] expected on top, rules are [{string.Join(", ", have)}]");
