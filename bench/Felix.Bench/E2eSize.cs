@@ -68,7 +68,14 @@ internal static class E2eSize
 
         var sampler = new E2eSamples(new GrpcEtcdStore(run.Connection), run.Probe, run.Netns, run.Links, restarted, s.Backend, s.Profiles);
         restarted.ResetPeakRss();
+        var programsBefore = await ProgramsAsync(restarted);
         var (add, remove) = await sampler.EndpointsAsync(run.SampleEndpoints, indexes);
+        var programsAfter = await ProgramsAsync(restarted);
+        var changes = 2.0 * run.SampleEndpoints.Count;
+        Console.WriteLine("      programs the agent ran per endpoint add or remove (mean over both): " + string.Join(", ", programsAfter
+            .Select(p => (p.Key, Time: p.Value.Time - programsBefore.GetValueOrDefault(p.Key).Time, Calls: p.Value.Calls - programsBefore.GetValueOrDefault(p.Key).Calls))
+            .Where(p => p.Calls > 0)
+            .Select(p => $"{p.Key} {p.Time / p.Calls:0.0} ms × {p.Calls / changes:0.00}")));
         var rss = Peak(restarted);
         var addP50 = SampleRow(report, Scenarios[2], local, cluster, add, rss, (p50, p99, f) =>
             Verdict(targets, p50 <= f + AddOverFloorTarget && p99 <= AddP99Target, $"p50 ≤ floor + {AddOverFloorTarget} ms, p99 ≤ {AddP99Target} ms"));
@@ -103,6 +110,13 @@ internal static class E2eSize
     /// <summary>The first full apply of 10k endpoints and 100k remote routes takes tens of seconds, more on a loaded machine: bounded, but generously.</summary>
     private static TimeSpan ReadyTimeout(int size, int cluster) =>
         TimeSpan.FromSeconds(120) + (size * TimeSpan.FromMilliseconds(30)) + (cluster * TimeSpan.FromMilliseconds(1));
+
+    /// <summary>The agent's time in each program it ran so far (ms) and the number of runs, from <c>felix_exec_time_micros</c>.</summary>
+    private static async Task<Dictionary<string, (double Time, double Calls)>> ProgramsAsync(E2eAgent agent)
+    {
+        var (sums, counts) = (await agent.MetricByLabelAsync("felix_exec_time_micros_sum", "command"), await agent.MetricByLabelAsync("felix_exec_time_micros_count", "command"));
+        return sums.ToDictionary(p => p.Key, p => (p.Value / 1000, counts.GetValueOrDefault(p.Key)), StringComparer.Ordinal);
+    }
 
     private static double SampleRow(E2eReport report, string scenario, string local, int cluster, E2eSamples.Figures figures, double rss,
         Func<double, double, double, string> target)

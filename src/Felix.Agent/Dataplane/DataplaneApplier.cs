@@ -17,8 +17,10 @@ internal sealed record ApplyResult(bool IpSets, bool Iptables, bool Routes)
 /// <summary>
 /// Design: the kernel objects of this host and the one order they are written in. Sets are created
 /// and filled before the iptables tables load rules that match on them, and destroyed only after
-/// the tables stopped using them; the routes and interface settings go through netlink, which
-/// shares nothing with those processes, so they are applied alongside, on their own (one netlink
+/// the tables stopped using them; when the sets' only change is members of sets already in the
+/// kernel (an endpoint coming or going, a tag changing), no rule depends on it, and that
+/// <c>ipset restore</c> runs alongside the tables' <c>iptables-restore</c> instead of before it.
+/// The routes and interface settings go through netlink, which shares nothing with those processes, so they are applied alongside, on their own (one netlink
 /// socket serves them all, so they take turns). The tables that must read back do so before any of
 /// them writes (a save fetches every table, so it is cheapest then), and a read-back that is only
 /// due waits while any table has changes to write. Each object keeps its own record of the kernel and
@@ -86,7 +88,8 @@ internal sealed class DataplaneApplier(
             // A failure here is retried, with backoff, by the table's own apply below.
             await table.ReadBackIfNeededAsync(cancellationToken);
         }
-        var setsOk = await ipSets.ApplyUpdatesAsync(cancellationToken);
+        // Started here, and awaited here only when it creates or rewrites a set the rules may need.
+        var sets = ipSets.ChangesOnlyMembers ? ipSets.ApplyUpdatesAsync(cancellationToken) : Task.FromResult(await ipSets.ApplyUpdatesAsync(cancellationToken));
         var tablesOk = true;
         foreach (var table in tables)
         {
@@ -97,6 +100,7 @@ internal sealed class DataplaneApplier(
                 table.RequestReadBack();
             }
         }
+        var setsOk = await sets;
         // A table that failed may still hold rules matching sets we no longer want: destroying
         // them now would only be refused as in use.
         if (tablesOk)

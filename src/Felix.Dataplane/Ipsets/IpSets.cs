@@ -64,6 +64,17 @@ public sealed partial class IpSets
         _readBackNeeded || ReadBackDue || _temporaries.Count > 0
         || _dirty.Any(n => !IsBlocked(_sets[n])) || _unwanted.Any(n => !IsBlocked(_sets[n]));
 
+    /// <summary>
+    /// True when the next <see cref="ApplyUpdatesAsync"/> would only add and delete members of sets
+    /// the kernel already holds as wanted: nothing is created, rewritten or read back, so no rule
+    /// waits for it and it may run alongside the iptables apply.
+    /// </summary>
+    public bool ChangesOnlyMembers =>
+        !_readBackNeeded && !ReadBackDue && _temporaries.Count == 0
+        && _dirty.All(n => _sets[n] is var state && (IsBlocked(state)
+            || (state.Spec is { } spec && state.Kernel is { } kernel && kernel.Matches(spec) && !state.NeedsRewrite
+                && !state.Oversized && state.Members.Count <= spec.MaxSize)));
+
     /// <summary>Whether the periodic read-back (every refresh interval) is due.</summary>
     public bool ReadBackDue => _clock.GetTimestamp() >= _nextReadBack;
 

@@ -188,6 +188,32 @@ public sealed partial class IpSetsTests
         Assert.Equal(calls, _fake.Calls.Count);
     }
 
+    [Fact]
+    public async Task Only_member_changes_to_sets_in_the_kernel_may_run_alongside_the_rules()
+    {
+        var sets = _harness.NewSets();
+        Define(sets);
+        Assert.False(sets.ChangesOnlyMembers); // the first apply reads back and creates
+        Assert.True(await sets.ApplyUpdatesAsync(CancellationToken.None));
+        Assert.True(sets.ChangesOnlyMembers); // nothing to do
+
+        sets.AddMembers(Db.Name, Hosts("10.0.0.9"));
+        sets.RemoveMembers(DbUsers.Name, Hosts("10.0.1.1"));
+        Assert.True(sets.ChangesOnlyMembers);
+
+        sets.AddOrReplaceSet(Tag("web"), Hosts("10.0.2.1"));
+        Assert.False(sets.ChangesOnlyMembers); // a rule may match on the new set
+        Assert.True(await sets.ApplyUpdatesAsync(CancellationToken.None));
+        Assert.True(sets.ChangesOnlyMembers);
+
+        sets.AddOrReplaceSet(Tag("web", maxSize: 2048), Hosts("10.0.2.1"));
+        Assert.False(sets.ChangesOnlyMembers); // rewritten with another maxelem
+        Assert.True(await sets.ApplyUpdatesAsync(CancellationToken.None));
+
+        sets.RequestReadBack();
+        Assert.False(sets.ChangesOnlyMembers); // a read-back may find a set to create
+    }
+
     private List<string> ForeignSnapshot() =>
         [.. _fake.Snapshot().Split('\n').Where(l => l.Contains("cali40-foo", StringComparison.Ordinal) || l.Contains("felixfoo", StringComparison.Ordinal))];
 
