@@ -46,9 +46,9 @@ public static class KeyParser
             (2, "config") => Checked(new GlobalConfigKey(s[1]), ("config name", s[1])),
             (4, "host") when s[2] == "config" =>
                 Checked(new HostConfigKey(s[1], s[3]), ("hostname", s[1]), ("config name", s[3])),
-            (3, "host") when s[2] == "bird_ip" => Checked(new HostIpKey(s[1]), ("hostname", s[1])),
+            (3, "host") when s[2] == "bird_ip" => Checked(new HostIpKey(NamePool.Share(s[1])), ("hostname", s[1])),
             (7, "host") when s[2] == "workload" && s[5] == "endpoint" => Checked(
-                new WorkloadEndpointKey(s[1], s[3], s[4], s[6]),
+                new WorkloadEndpointKey(NamePool.Share(s[1]), NamePool.Share(s[3]), s[4], NamePool.Share(s[6])),
                 ("hostname", s[1]),
                 ("orchestrator id", s[3]),
                 ("workload id", s[4]),

@@ -92,6 +92,20 @@ public class KeyParserTests
     }
 
     [Fact]
+    public void Keys_of_one_host_share_one_copy_of_its_hostname_orchestrator_and_endpoint_id()
+    {
+        var first = (WorkloadEndpointKey)((KnownKey)KeyParser.Parse(string.Concat("/calico/v1/host/", "pool-node", "/workload/k8s/a/endpoint/eth0"))).Key;
+        var second = (WorkloadEndpointKey)((KnownKey)KeyParser.Parse(string.Concat("/calico/v1/host/", "pool-node", "/workload/k8s/b/endpoint/eth0"))).Key;
+        var birdIp = (HostIpKey)((KnownKey)KeyParser.Parse(string.Concat("/calico/v1/host/", "pool-node", "/bird_ip"))).Key;
+
+        Assert.Same(first.Hostname, second.Hostname);
+        Assert.Same(first.Hostname, birdIp.Hostname);
+        Assert.Same(first.OrchestratorId, second.OrchestratorId);
+        Assert.Same(first.EndpointId, second.EndpointId);
+        Assert.NotSame(first.WorkloadId, second.WorkloadId);
+    }
+
+    [Fact]
     public void An_over_long_id_is_invalid_and_the_reason_does_not_echo_all_of_it()
     {
         var id = new string('a', 254);
