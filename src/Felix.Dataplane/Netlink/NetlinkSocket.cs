@@ -106,8 +106,9 @@ internal sealed unsafe class NetlinkSocket : IDisposable
                     return (int)received;
                 }
                 var errno = LibC.errno;
-                if (errno == LibC.EINTR)
+                if (errno == LibC.EINTR || errno == 0)
                 {
+                    // Interrupted, or its errno lost (see WaitReadable): nothing was taken from the socket.
                     continue;
                 }
                 if (errno == LibC.ENOBUFS)
@@ -124,11 +125,19 @@ internal sealed unsafe class NetlinkSocket : IDisposable
     {
         var poll = new pollfd { fd = Fd, events = LibC.POLLIN };
         var ready = LibC.poll(&poll, 1, timeoutMilliseconds);
-        if (ready < 0 && LibC.errno != LibC.EINTR)
+        if (ready >= 0)
         {
-            throw Failure("poll");
+            return ready > 0;
         }
-        return ready > 0;
+        var errno = LibC.errno;
+        // EINTR: a signal came first (the runtime suspends threads for GC with signals). 0: the
+        // errno was lost on the way back, as seen once under heavy GC load; the agent's link watch
+        // died of it. poll consumes nothing, so in both cases waiting again is safe.
+        if (errno == LibC.EINTR || errno == 0)
+        {
+            return false;
+        }
+        throw Failure("poll", errno);
     }
 
     public void Dispose()
