@@ -14,6 +14,31 @@ public interface IRouteNetlink : IDisposable
     /// <exception cref="NetlinkException">The dump failed (after retrying interrupted dumps).</exception>
     IReadOnlyList<LinkInfo> ListLinks();
 
+    /// <summary>
+    /// The links asked for, each looked up on its own, by name or by index: for each key in order,
+    /// the link, or null when the namespace has none of that name or index. Cheaper than
+    /// <see cref="ListLinks"/> when few links matter among many: a listing costs the kernel several
+    /// microseconds per link (over 100 ms at 20k links). The default answers from a full listing.
+    /// </summary>
+    /// <exception cref="NetlinkException">A lookup failed otherwise than for want of the link.</exception>
+    IReadOnlyList<LinkInfo?> GetLinks(IReadOnlyList<LinkKey> keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var links = ListLinks();
+        return [.. keys.Select(k => k.Name is { } name ? links.FirstOrDefault(l => l.Name == name) : links.FirstOrDefault(l => l.Index == k.Index))];
+    }
+
+    /// <summary>
+    /// For each address, the link the kernel sends a packet to it out of now (a route lookup, as
+    /// <c>ip route get</c> does), or 0 when it has no route to it. The default knows none: all 0.
+    /// </summary>
+    /// <exception cref="NetlinkException">The socket failed.</exception>
+    IReadOnlyList<int> GetRouteInterfaces(IReadOnlyList<IPAddress> addresses)
+    {
+        ArgumentNullException.ThrowIfNull(addresses);
+        return new int[addresses.Count];
+    }
+
     /// <summary>The unicast routes of the main table of <paramref name="family"/> whose protocol is <paramref name="protocol"/>.</summary>
     /// <exception cref="NetlinkException">The dump failed (after retrying interrupted dumps).</exception>
     IReadOnlyList<RouteSpec> ListRoutes(IpVersion family, byte protocol);
@@ -38,6 +63,16 @@ public interface IRouteNetlink : IDisposable
 /// <param name="IsUp">Administratively up (<c>IFF_UP</c>).</param>
 /// <param name="Address">The link-layer address, when it has one.</param>
 public sealed record LinkInfo(int Index, string Name, bool IsUp, byte[]? Address);
+
+/// <summary>A link to look up (<see cref="IRouteNetlink.GetLinks"/>): by <see cref="Name"/> when it is set, else by <see cref="Index"/>.</summary>
+public readonly record struct LinkKey(int Index, string? Name)
+{
+    public static LinkKey ByName(string name) => new(0, name);
+
+    public static LinkKey ByIndex(int index) => new(index, null);
+
+    public override string ToString() => Name ?? $"#{Index}";
+}
 
 /// <summary>How far a route reaches (<c>rtm_scope</c>).</summary>
 public enum RouteScope : byte

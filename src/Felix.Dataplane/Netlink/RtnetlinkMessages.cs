@@ -14,7 +14,7 @@ namespace Felix.Dataplane.Netlink;
 /// </summary>
 internal static class RtnetlinkMessages
 {
-    /// <summary>Room enough for the largest request written here (a route with gateway: 16 + 12 + 20 + 8 + 20).</summary>
+    /// <summary>Room enough for the largest request written here (a route with gateway: 16 + 12 + 20 + 8 + 20; a link by name: 16 + 16 + 8 + 20).</summary>
     public const int MaxRequestSize = 128;
 
     private const ushort Request = NLM_F_REQUEST | NLM_F_ACK;
@@ -48,10 +48,31 @@ internal static class RtnetlinkMessages
         writer.EndMessage();
     }
 
+    /// <summary>
+    /// A dump of every link, without their statistics: the agent reads none, and they are a quarter
+    /// of each message (a kernel older than the mask bit ignores it and sends them anyway).
+    /// </summary>
     public static void WriteLinkDump(ref NetlinkWriter writer, uint sequence)
     {
         writer.BeginMessage(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, sequence);
         writer.Write(new ifinfomsg { ifi_family = AF_UNSPEC });
+        writer.Attribute(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+        writer.EndMessage();
+    }
+
+    /// <summary>
+    /// One link by name or by index, without statistics. No acknowledgement is asked for: the
+    /// answer is the link (<c>RTM_NEWLINK</c>) or an error (<c>ENODEV</c>: no such link).
+    /// </summary>
+    public static void WriteLinkGet(ref NetlinkWriter writer, uint sequence, LinkKey key)
+    {
+        writer.BeginMessage(RTM_GETLINK, NLM_F_REQUEST, sequence);
+        writer.Write(new ifinfomsg { ifi_family = AF_UNSPEC, ifi_index = key.Name is null ? key.Index : 0 });
+        writer.Attribute(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+        if (key.Name is { } name)
+        {
+            writer.Attribute(IFLA_IFNAME, name);
+        }
         writer.EndMessage();
     }
 
@@ -64,6 +85,31 @@ internal static class RtnetlinkMessages
         writer.BeginMessage(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, sequence);
         writer.Write(new rtmsg { rtm_family = Family(family), rtm_table = RT_TABLE_MAIN, rtm_protocol = protocol });
         writer.EndMessage();
+    }
+
+    /// <summary>A route lookup of one address (<c>ip route get</c>): the answer is the route a packet to it takes, or an error.</summary>
+    public static void WriteRouteGet(ref NetlinkWriter writer, uint sequence, IPAddress address)
+    {
+        writer.BeginMessage(RTM_GETROUTE, NLM_F_REQUEST, sequence);
+        Span<byte> bytes = stackalloc byte[16];
+        var written = Bytes(address, bytes);
+        writer.Write(new rtmsg { rtm_family = Family(address), rtm_dst_len = (byte)(written.Length * 8) });
+        writer.Attribute(RTA_DST, written);
+        writer.EndMessage();
+    }
+
+    /// <summary>The output interface (<c>RTA_OIF</c>) of a route message, 0 when it has none.</summary>
+    public static int DecodeOutputInterface(NetlinkMessage message)
+    {
+        var attributes = message.Attributes<rtmsg>();
+        while (attributes.TryRead(out var type, out var value))
+        {
+            if (type == RTA_OIF)
+            {
+                return (int)AttributeReader.ReadUInt32(type, value);
+            }
+        }
+        return 0;
     }
 
     /// <summary>

@@ -38,6 +38,75 @@ public sealed class RouteNetlinkTests
         Assert.Contains("UP", (await host.IpCheckedAsync("link", "show", "cali0123456789a")).StandardOutput, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Links_are_looked_up_by_name_and_by_index_as_the_listing_shows_them_and_a_missing_one_is_null()
+    {
+        await using var net = new NetworkNamespaces();
+        var host = await net.CreateNamespaceAsync("lookup");
+        await host.IpCheckedAsync("link", "add", "cali0123456789a", "type", "veth", "peer", "name", "peer0");
+        await host.IpCheckedAsync("link", "set", "peer0", "up");
+        using var netlink = Open(host);
+        var listed = netlink.ListLinks();
+        var cali = listed.Single(l => l.Name == "cali0123456789a");
+        var peer = listed.Single(l => l.Name == "peer0");
+
+        var found = netlink.GetLinks([LinkKey.ByName("cali0123456789a"), LinkKey.ByIndex(peer.Index), LinkKey.ByName("nosuch0"),
+            LinkKey.ByIndex(999_999), LinkKey.ByName("lo")]);
+
+        Assert.Equal(5, found.Count);
+        AssertSame(cali, found[0]);
+        AssertSame(peer, found[1]);
+        Assert.Null(found[2]);
+        Assert.Null(found[3]);
+        AssertSame(listed.Single(l => l.Name == "lo"), found[4]);
+        Assert.False(found[0]!.IsUp);
+        Assert.True(found[1]!.IsUp);
+
+        static void AssertSame(LinkInfo expected, LinkInfo? actual)
+        {
+            Assert.NotNull(actual);
+            Assert.Equal((expected.Index, expected.Name, expected.IsUp), (actual.Index, actual.Name, actual.IsUp));
+            Assert.Equal(expected.Address, actual.Address);
+        }
+    }
+
+    [Fact]
+    public async Task More_lookups_than_one_datagram_holds_each_get_their_own_answer_in_order()
+    {
+        await using var net = new NetworkNamespaces();
+        var host = await net.CreateNamespaceAsync("lookups");
+        await host.IpCheckedAsync("link", "add", "caliE", "type", "veth", "peer", "name", "peerE");
+        using var netlink = Open(host);
+        var cali = netlink.ListLinks().Single(l => l.Name == "caliE");
+        var keys = Enumerable.Range(0, 3 * RouteNetlink.LookupWindow + 5)
+            .Select(i => (i % 3) switch { 0 => LinkKey.ByName("caliE"), 1 => LinkKey.ByIndex(cali.Index), _ => LinkKey.ByName($"none{i}") }).ToList();
+
+        var found = netlink.GetLinks(keys);
+
+        Assert.Equal(keys.Count, found.Count);
+        for (var i = 0; i < keys.Count; i++)
+        {
+            Assert.Equal(i % 3 == 2 ? null : "caliE", found[i]?.Name);
+        }
+    }
+
+    [Fact]
+    public async Task A_route_lookup_names_the_link_an_address_is_reached_by_and_0_when_none_reaches_it()
+    {
+        await using var net = new NetworkNamespaces();
+        var host = await net.CreateNamespaceAsync("getroute");
+        await host.IpCheckedAsync("link", "add", "eth0", "type", "veth", "peer", "name", "eth0-peer");
+        await host.IpCheckedAsync("link", "set", "eth0-peer", "up");
+        await host.IpCheckedAsync("link", "set", "eth0", "up");
+        await host.IpCheckedAsync("address", "add", "192.168.1.1/24", "dev", "eth0");
+        await host.IpCheckedAsync("-6", "address", "add", "fd01::1/64", "dev", "eth0", "nodad");
+        using var netlink = Open(host);
+        var eth0 = netlink.ListLinks().Single(l => l.Name == "eth0").Index;
+        var addresses = new[] { "192.168.1.2", "10.99.0.1", "fd01::2", "fd99::1" }.Select(IPAddress.Parse).ToList();
+
+        Assert.Equal([eth0, 0, eth0, 0], netlink.GetRouteInterfaces(addresses));
+    }
+
     [Theory]
     [InlineData("10.65.0.7/32", "-4")]
     [InlineData("fd65::7/128", "-6")]
