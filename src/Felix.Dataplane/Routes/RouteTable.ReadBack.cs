@@ -9,28 +9,43 @@ public sealed partial class RouteTable
     private int _readBackGeneration;
 
     /// <summary>
-    /// Dumps the links and our routes and recomputes what differs from the desired state; the
-    /// record of the kernel is replaced (an unchanged route keeps its record), so anything someone else did is seen.
+    /// Dumps our routes (and lists the links, or looks up those that need it) and recomputes what
+    /// differs from the desired state; the record of the kernel is replaced (an unchanged route keeps
+    /// its record), so anything someone else did is seen.
     /// </summary>
     private bool TryReadBack(out string? error)
     {
         var started = _clock.GetTimestamp();
-        IReadOnlyList<LinkInfo> links;
+        IReadOnlyList<LinkInfo>? links = null;
         IReadOnlyList<RouteSpec> routes;
         try
         {
-            links = _netlink.ListLinks();
+            if (_linksListNeeded)
+            {
+                links = _netlink.ListLinks();
+            }
             routes = _netlink.ListRoutes(_version, _protocol);
+            if (links is null)
+            {
+                VerifyLinks(routes);
+            }
         }
         catch (NetlinkException e)
         {
             _metrics.NetlinkErrors.WithLabels(NetlinkErrorMetric.Socket).Inc();
+            _linksListNeeded = true;
             error = $"read-back failed: {e.Message}";
             LogReadBackFailed(_logger, (int)_version, e.Message);
             return false;
         }
         _metrics.ListSeconds.Observe(_clock.GetElapsedTime(started).TotalSeconds);
-        Adopt(links, routes);
+        if (links is not null)
+        {
+            RecordLinks(links);
+            _linksListNeeded = false;
+        }
+        MarkChecked(listed: links is not null);
+        Adopt(routes);
         _readBackNeeded = false;
         _nextReadBack = _options.RefreshInterval > TimeSpan.Zero
             ? _clock.GetTimestamp() + (long)(_options.RefreshInterval.TotalSeconds * _clock.TimestampFrequency)
@@ -39,16 +54,9 @@ public sealed partial class RouteTable
         return true;
     }
 
-    private void Adopt(IReadOnlyList<LinkInfo> links, IReadOnlyList<RouteSpec> routes)
+    private void Adopt(IReadOnlyList<RouteSpec> routes)
     {
         var wasInStep = _dirty.Count == 0;
-        _linksByName.Clear();
-        _linkNames.Clear();
-        foreach (var link in links)
-        {
-            _linksByName[link.Name] = link;
-            _linkNames[link.Index] = link.Name;
-        }
         // A read-back usually finds what we already hold: an unchanged route keeps its record and its
         // place in the per-link index, so a refresh of 100k routes costs lookups, not rebuilds.
         var generation = ++_readBackGeneration;
@@ -62,7 +70,7 @@ public sealed partial class RouteTable
         _duplicates.Clear();
         foreach (var route in routes)
         {
-            if (route.Protocol != _protocol || route.Destination.BaseAddress.AddressFamily != Family)
+            if (!IsOurs(route))
             {
                 continue;
             }
@@ -115,7 +123,7 @@ public sealed partial class RouteTable
         if (!_adopted)
         {
             var programmed = _routes.Values.Count(s => s.Kernel is not null);
-            LogAdopted(_logger, (int)_version, programmed, _protocol, links.Count, changed);
+            LogAdopted(_logger, (int)_version, programmed, _protocol, _linkNames.Count, changed);
             _adopted = true;
         }
         else if (wasInStep && changed > 0)
