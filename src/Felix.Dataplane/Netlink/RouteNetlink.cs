@@ -65,16 +65,40 @@ public sealed class RouteNetlink : IRouteNetlink
         }
     }
 
-    public IReadOnlyList<LinkInfo> ListLinks() =>
+    public IReadOnlyList<LinkInfo> ListLinks()
+    {
+        var links = new List<LinkInfo>();
         Dump(
             (ref NetlinkWriter writer, uint sequence) => RtnetlinkMessages.WriteLinkDump(ref writer, sequence),
-            (NetlinkMessage message) => message.Header.nlmsg_type == RTM_NEWLINK ? RtnetlinkMessages.DecodeLink(message) : null);
+            (NetlinkMessage message) => message.Header.nlmsg_type == RTM_NEWLINK ? RtnetlinkMessages.DecodeLink(message) : null,
+            links,
+            null);
+        return links;
+    }
 
-    public IReadOnlyList<RouteSpec> ListRoutes(IpVersion family, byte protocol) =>
+    public IReadOnlyList<RouteSpec> ListRoutes(IpVersion family, byte protocol)
+    {
+        var routes = new List<RouteSpec>();
         Dump(
             (ref NetlinkWriter writer, uint sequence) => RtnetlinkMessages.WriteRouteDump(ref writer, sequence, family, protocol),
-            (NetlinkMessage message) => message.Header.nlmsg_type == RTM_NEWROUTE && RtnetlinkMessages.DecodeRoute(message) is { } route
-                && route.Protocol == protocol ? route : null);
+            (NetlinkMessage message) => message.Header.nlmsg_type == RTM_NEWROUTE && RtnetlinkMessages.ReadRoute(message, out var route)
+                && route.Protocol == protocol ? route.ToSpec() : null,
+            routes,
+            null);
+        return routes;
+    }
+
+    public void ListRoutes(IpVersion family, byte protocol, IKnownRoutes known, List<RouteSpec> others)
+    {
+        ArgumentNullException.ThrowIfNull(known);
+        ArgumentNullException.ThrowIfNull(others);
+        Dump(
+            (ref NetlinkWriter writer, uint sequence) => RtnetlinkMessages.WriteRouteDump(ref writer, sequence, family, protocol),
+            (NetlinkMessage message) => message.Header.nlmsg_type == RTM_NEWROUTE && RtnetlinkMessages.ReadRoute(message, out var route)
+                && route.Protocol == protocol && !known.Holds(route) ? route.ToSpec() : null,
+            others,
+            known.DumpStarting);
+    }
 
     public IReadOnlyList<LinkInfo?> GetLinks(IReadOnlyList<LinkKey> keys)
     {
@@ -196,41 +220,37 @@ public sealed class RouteNetlink : IRouteNetlink
     private delegate T? MessageDecoder<T>(NetlinkMessage message)
         where T : class;
 
-    private List<T> Dump<T>(RequestWriter request, MessageDecoder<T> decode)
+    /// <summary>Dumps into <paramref name="items"/> (cleared at each attempt), <paramref name="starting"/> told of each attempt.</summary>
+    private void Dump<T>(RequestWriter request, MessageDecoder<T> decode, List<T> items, Action? starting)
         where T : class
     {
         try
         {
-            return DumpOnce(request, decode);
+            for (var attempt = 1; attempt <= MaxDumpAttempts; attempt++)
+            {
+                var sequence = ++_sequence;
+                var writer = new NetlinkWriter(_send);
+                request(ref writer, sequence);
+                items.Clear();
+                starting?.Invoke();
+                _socket.Send(writer.Written);
+                if (!ReadDump(sequence, decode, items))
+                {
+                    return;
+                }
+            }
         }
         catch (MalformedNetlinkException e)
         {
             throw new NetlinkException($"the kernel's answer to a dump could not be read: {e.Message}", e);
         }
-    }
-
-    private List<T> DumpOnce<T>(RequestWriter request, MessageDecoder<T> decode)
-        where T : class
-    {
-        for (var attempt = 1; attempt <= MaxDumpAttempts; attempt++)
-        {
-            var sequence = ++_sequence;
-            var writer = new NetlinkWriter(_send);
-            request(ref writer, sequence);
-            _socket.Send(writer.Written);
-            var (items, interrupted) = ReadDump(sequence, decode);
-            if (!interrupted)
-            {
-                return items;
-            }
-        }
         throw new NetlinkException($"the kernel interrupted the dump {MaxDumpAttempts} times (the table kept changing while it was read)");
     }
 
-    private (List<T> Items, bool Interrupted) ReadDump<T>(uint sequence, MessageDecoder<T> decode)
+    /// <summary>Reads a dump's answer into <paramref name="items"/>; whether the kernel flagged it interrupted.</summary>
+    private bool ReadDump<T>(uint sequence, MessageDecoder<T> decode, List<T> items)
         where T : class
     {
-        var items = new List<T>();
         var interrupted = false;
         while (true)
         {
@@ -245,7 +265,7 @@ public sealed class RouteNetlink : IRouteNetlink
                 switch (message.Header.nlmsg_type)
                 {
                     case NLMSG_DONE:
-                        return (items, interrupted);
+                        return interrupted;
                     case NLMSG_ERROR:
                         var (errno, text) = RtnetlinkMessages.DecodeError(message);
                         throw new NetlinkException($"dump refused: {new NetlinkError(errno, Errno.Name(errno), text)}");

@@ -179,8 +179,15 @@ internal static class RtnetlinkMessages
     }
 
     /// <summary>An <c>RTM_NEWROUTE</c> of a dump: the route, or null when it is not a unicast route of the main table.</summary>
-    public static RouteSpec? DecodeRoute(NetlinkMessage message)
+    public static RouteSpec? DecodeRoute(NetlinkMessage message) => ReadRoute(message, out var route) ? route.ToSpec() : null;
+
+    /// <summary>
+    /// An <c>RTM_NEWROUTE</c> of a dump, checked but not made a <see cref="RouteSpec"/> (nothing
+    /// allocated): false when it is not a unicast route of the main table.
+    /// </summary>
+    public static bool ReadRoute(NetlinkMessage message, out DumpedRoute dumped)
     {
+        dumped = default;
         var route = message.Fixed<rtmsg>();
         var hostPrefix = route.rtm_family switch
         {
@@ -193,8 +200,9 @@ internal static class RtnetlinkMessages
             throw new MalformedNetlinkException($"route prefix /{route.rtm_dst_len} longer than /{hostPrefix}");
         }
         uint table = route.rtm_table;
-        IPAddress? destination = null;
-        IPAddress? gateway = null;
+        // No RTA_DST: the default route, to the zero address of the family.
+        var destination = hostPrefix == 32 ? ZeroAddress[..4] : ZeroAddress;
+        var gateway = ReadOnlySpan<byte>.Empty;
         var interfaceIndex = 0;
         var attributes = message.Attributes<rtmsg>();
         while (attributes.TryRead(out var type, out var value))
@@ -217,12 +225,11 @@ internal static class RtnetlinkMessages
         }
         if (route.rtm_type != RTN_UNICAST || table != RT_TABLE_MAIN)
         {
-            return null;
+            return false;
         }
-        destination ??= hostPrefix == 32 ? IPAddress.Any : IPAddress.IPv6Any;
-        var network = IpNetworks.TryCreate(destination, route.rtm_dst_len)
-            ?? throw new MalformedNetlinkException($"route to {destination}/{route.rtm_dst_len} has host bits set");
-        return new RouteSpec(network, interfaceIndex, gateway, (route.rtm_flags & RTNH_F_ONLINK) != 0, (RouteScope)route.rtm_scope, route.rtm_protocol);
+        dumped = new DumpedRoute(destination, route.rtm_dst_len, interfaceIndex, gateway, (route.rtm_flags & RTNH_F_ONLINK) != 0,
+            (RouteScope)route.rtm_scope, route.rtm_protocol);
+        return true;
     }
 
     /// <summary>The errno of an <c>NLMSG_ERROR</c> (0 for an acknowledgement) and the extended-ack message, if any.</summary>
@@ -266,6 +273,8 @@ internal static class RtnetlinkMessages
         return buffer[..written];
     }
 
-    private static IPAddress Address(ReadOnlySpan<byte> value, int hostPrefix, string what) =>
-        value.Length == hostPrefix / 8 ? new IPAddress(value) : throw new MalformedNetlinkException($"{what} of {value.Length} bytes in a /{hostPrefix} family");
+    private static ReadOnlySpan<byte> ZeroAddress => [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+    private static ReadOnlySpan<byte> Address(ReadOnlySpan<byte> value, int hostPrefix, string what) =>
+        value.Length == hostPrefix / 8 ? value : throw new MalformedNetlinkException($"{what} of {value.Length} bytes in a /{hostPrefix} family");
 }

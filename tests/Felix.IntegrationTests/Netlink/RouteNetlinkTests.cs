@@ -145,6 +145,33 @@ public sealed class RouteNetlinkTests
     }
 
     [Fact]
+    public async Task A_dump_lists_only_the_routes_the_caller_does_not_hold_as_the_kernel_has_them()
+    {
+        await using var net = new NetworkNamespaces();
+        var host = await net.CreateNamespaceAsync("held");
+        await host.IpCheckedAsync("link", "add", "caliF", "type", "veth", "peer", "name", "peerF");
+        await host.IpCheckedAsync("link", "set", "peerF", "up");
+        await host.IpCheckedAsync("link", "set", "caliF", "up");
+        await host.IpCheckedAsync("address", "add", "192.168.1.1/24", "dev", "caliF");
+        using var netlink = Open(host);
+        var index = netlink.ListLinks().Single(l => l.Name == "caliF").Index;
+        var routes = Enumerable.Range(1, 6).Select(i => i % 3 == 0
+            ? new RouteSpec(IPNetwork.Parse($"10.70.0.{i}/32"), index, IPAddress.Parse("192.168.1.2"), false, RouteScope.Universe, Protocol)
+            : new RouteSpec(IPNetwork.Parse($"10.65.0.{i}/32"), index, null, false, RouteScope.Link, Protocol)).ToList();
+        Assert.All(netlink.Execute([.. routes.Select(r => new ReplaceRoute(r))]), r => Assert.Null(r));
+        await host.IpCheckedAsync("route", "add", "10.99.0.1/32", "dev", "caliF", "proto", "static");
+        // Held: the odd ones, as programmed; and one held with another link, which the kernel's is not.
+        var known = new Known([routes[0], routes[2], routes[4] with { InterfaceIndex = 1 }]);
+        var others = new List<RouteSpec> { routes[0] };
+
+        netlink.ListRoutes(IpVersion.V4, Protocol, known, others);
+
+        Assert.True(known.Starts >= 1);
+        Assert.Equal(2, known.Held);
+        Assert.Equal(routes.Where((_, i) => i is 1 or 3 or 4 or 5).OrderBy(r => r.Destination.ToString()), others.OrderBy(r => r.Destination.ToString()));
+    }
+
+    [Fact]
     public async Task Each_request_of_a_batch_gets_its_own_answer()
     {
         await using var net = new NetworkNamespaces();
@@ -244,4 +271,27 @@ public sealed class RouteNetlinkTests
     }
 
     private static RouteNetlink Open(NetNs netns) => NetworkNamespace.Run(netns.Name, RouteNetlink.Open);
+
+    /// <summary>A caller that holds the given routes and says so when asked.</summary>
+    private sealed class Known(IReadOnlyList<RouteSpec> held) : IKnownRoutes
+    {
+        public int Starts { get; private set; }
+
+        public int Held { get; private set; }
+
+        public void DumpStarting() => (Starts, Held) = (Starts + 1, 0);
+
+        public bool Holds(in DumpedRoute route)
+        {
+            foreach (var candidate in held)
+            {
+                if (route.Is(candidate))
+                {
+                    Held++;
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
 }

@@ -33,6 +33,8 @@ internal sealed class CountingNetlink(IRouteNetlink inner) : IRouteNetlink
 
     public IReadOnlyList<RouteSpec> ListRoutes(IpVersion family, byte protocol) => inner.ListRoutes(family, protocol);
 
+    public void ListRoutes(IpVersion family, byte protocol, IKnownRoutes known, List<RouteSpec> others) => inner.ListRoutes(family, protocol, known, others);
+
     public IReadOnlyList<NetlinkError?> Execute(IReadOnlyList<NetlinkRequest> requests)
     {
         Requests.AddRange(requests);
