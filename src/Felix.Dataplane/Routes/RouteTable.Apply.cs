@@ -263,6 +263,7 @@ public sealed partial class RouteTable
                     state.ForeignLogged = true;
                 }
                 state.ForeignHeld = true;
+                _foreignHeld.Add(state.Destination);
                 MarkDirty(state);
                 return true;
             case NetlinkError.NetworkIsUnreachable when route.Gateway is { } gateway:

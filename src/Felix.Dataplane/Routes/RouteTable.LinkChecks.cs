@@ -12,6 +12,7 @@ namespace Felix.Dataplane.Routes;
 /// </summary>
 public sealed partial class RouteTable
 {
+    /// <summary>The links the routes of the current dump go out of.</summary>
     private readonly HashSet<int> _carrying = [];
     private readonly HashSet<int> _vouchedFor = [];
 
@@ -51,18 +52,11 @@ public sealed partial class RouteTable
     /// interface is looked up by name, and every other link our routes go out of, now or as last
     /// recorded, by index. Other links are as the listing and the events since have them. What this
     /// cannot learn is a link renamed while up (kernels since 6.2 allow it, and it keeps its
-    /// routes): its event says so, and a listing (start, lost events, a failure) finds it.
+    /// routes): its event says so, and a listing (start, lost events, a failure) finds it. Whether
+    /// the record changed.
     /// </summary>
-    private void VerifyLinks(IReadOnlyList<RouteSpec> routes)
+    private bool VerifyLinks()
     {
-        _carrying.Clear();
-        foreach (var route in routes)
-        {
-            if (route.InterfaceIndex != 0 && IsOurs(route))
-            {
-                _carrying.Add(route.InterfaceIndex);
-            }
-        }
         _vouchedFor.Clear();
         var keys = new List<LinkKey>();
         foreach (var name in _byInterface.Keys)
@@ -96,29 +90,32 @@ public sealed partial class RouteTable
         }
         if (keys.Count == 0)
         {
-            return;
+            return false;
         }
         var found = _netlink.GetLinks(keys);
         if (found.Count != keys.Count)
         {
             throw new NetlinkException($"{found.Count} answers to {keys.Count} link lookups");
         }
+        var changed = false;
         for (var i = 0; i < keys.Count; i++)
         {
-            if (found[i] is { } link)
-            {
-                RecordLink(link);
-            }
-            else
-            {
-                ForgetLink(keys[i]);
-            }
+            changed |= found[i] is { } link ? RecordLink(link) : ForgetLink(keys[i]);
         }
+        return changed;
     }
 
-    /// <summary>Records the link as the kernel described it: whatever else its name or index stood for is no longer so.</summary>
-    private void RecordLink(LinkInfo link)
+    /// <summary>
+    /// Records the link as the kernel described it: whatever else its name or index stood for is no
+    /// longer so. Whether that changed the record.
+    /// </summary>
+    private bool RecordLink(LinkInfo link)
     {
+        if (_linksByName.TryGetValue(link.Name, out var recorded) && recorded.Index == link.Index && recorded.IsUp == link.IsUp
+            && _linkNames.GetValueOrDefault(link.Index) == link.Name)
+        {
+            return false;
+        }
         if (_linksByName.TryGetValue(link.Name, out var old) && old.Index != link.Index && _linkNames.GetValueOrDefault(old.Index) == link.Name)
         {
             _linkNames.Remove(old.Index);
@@ -130,22 +127,33 @@ public sealed partial class RouteTable
         }
         _linksByName[link.Name] = link;
         _linkNames[link.Index] = link.Name;
+        return true;
     }
 
-    /// <summary>The kernel has no link of that name or index: forget what the record said about it.</summary>
-    private void ForgetLink(LinkKey key)
+    /// <summary>The kernel has no link of that name or index: forget what the record said about it. Whether it said anything.</summary>
+    private bool ForgetLink(LinkKey key)
     {
         if (key.Name is { } name)
         {
-            if (_linksByName.Remove(name, out var old) && _linkNames.GetValueOrDefault(old.Index) == name)
+            if (!_linksByName.Remove(name, out var old))
+            {
+                return false;
+            }
+            if (_linkNames.GetValueOrDefault(old.Index) == name)
             {
                 _linkNames.Remove(old.Index);
             }
+            return true;
         }
-        else if (_linkNames.Remove(key.Index, out var oldName) && _linksByName.TryGetValue(oldName, out var named) && named.Index == key.Index)
+        if (!_linkNames.Remove(key.Index, out var oldName))
+        {
+            return false;
+        }
+        if (_linksByName.TryGetValue(oldName, out var named) && named.Index == key.Index)
         {
             _linksByName.Remove(oldName);
         }
+        return true;
     }
 
     private bool IsOurs(RouteSpec route) => route.Protocol == _protocol && route.Destination.BaseAddress.AddressFamily == Family;

@@ -11,6 +11,9 @@ public sealed partial class RouteTable
     private readonly Dictionary<int, string> _linkNames = [];
     private readonly Dictionary<int, HashSet<IPNetwork>> _kernelByIndex = [];
 
+    /// <summary>Destinations the kernel has a route of ours to, as recorded.</summary>
+    private int _kernelCount;
+
     /// <summary>
     /// Records a link event (no I/O): a workload interface that appears or comes up has its routes
     /// programmed by the next apply; one that goes down or away has lost its routes in the kernel.
@@ -165,6 +168,10 @@ public sealed partial class RouteTable
         foreach (var destination in destinations)
         {
             var state = _routes[destination];
+            if (state.Kernel is not null)
+            {
+                _kernelCount--;
+            }
             state.Kernel = null;
             MarkDirty(state);
         }
@@ -181,6 +188,7 @@ public sealed partial class RouteTable
                 _kernelByIndex.Remove(old.InterfaceIndex);
             }
         }
+        _kernelCount += (route is null ? 0 : 1) - (state.Kernel is null ? 0 : 1);
         state.Kernel = route;
         if (route is { InterfaceIndex: not 0 })
         {

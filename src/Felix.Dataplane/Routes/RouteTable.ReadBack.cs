@@ -6,7 +6,19 @@ namespace Felix.Dataplane.Routes;
 
 public sealed partial class RouteTable
 {
+    /// <summary>The routes a read-back dumped that are not as recorded: one list kept, not 100k entries' worth on the large object heap each time.</summary>
+    private readonly List<RouteSpec> _dumped = [];
+
+    /// <summary>The destinations an adopt looks at again when it need not look at them all.</summary>
+    private readonly List<RouteState> _recheck = [];
+
+    /// <summary>Destinations a route of another protocol holds (<see cref="RouteState.ForeignHeld"/>): tried again at each read-back.</summary>
+    private readonly HashSet<IPNetwork> _foreignHeld = [];
+
     private int _readBackGeneration;
+
+    /// <summary>Routes of the current dump found as recorded (<see cref="KnownRoutes"/>).</summary>
+    private int _heldCount;
 
     /// <summary>
     /// Dumps our routes (and lists the links, or looks up those that need it) and recomputes what
@@ -17,17 +29,28 @@ public sealed partial class RouteTable
     {
         var started = _clock.GetTimestamp();
         IReadOnlyList<LinkInfo>? links = null;
-        IReadOnlyList<RouteSpec> routes;
+        var kernelBefore = _kernelCount;
+        var linksChanged = false;
         try
         {
             if (_linksListNeeded)
             {
                 links = _netlink.ListLinks();
             }
-            routes = _netlink.ListRoutes(_version, _protocol);
+            // Routes found as recorded are only counted (and their links noted); the others are listed.
+            // The dump starts here, whether or not the implementation says so (it must say so again when it starts over).
+            _known.DumpStarting();
+            _netlink.ListRoutes(_version, _protocol, _known, _dumped);
+            foreach (var route in _dumped)
+            {
+                if (route.InterfaceIndex != 0 && IsOurs(route))
+                {
+                    _carrying.Add(route.InterfaceIndex);
+                }
+            }
             if (links is null)
             {
-                VerifyLinks(routes);
+                linksChanged = VerifyLinks();
             }
         }
         catch (NetlinkException e)
@@ -45,7 +68,9 @@ public sealed partial class RouteTable
             _linksListNeeded = false;
         }
         MarkChecked(listed: links is not null);
-        Adopt(routes);
+        Adopt(_dumped, kernelBefore, everything: links is not null || linksChanged || !_adopted);
+        // Not kept alive till the next read-back: a route replaced since would be held for nothing.
+        _dumped.Clear();
         _readBackNeeded = false;
         _nextReadBack = _options.RefreshInterval > TimeSpan.Zero
             ? _clock.GetTimestamp() + (long)(_options.RefreshInterval.TotalSeconds * _clock.TimestampFrequency)
@@ -54,30 +79,46 @@ public sealed partial class RouteTable
         return true;
     }
 
-    private void Adopt(IReadOnlyList<RouteSpec> routes)
+    /// <summary>
+    /// Takes in a dump: the routes <see cref="KnownRoutes"/> found as recorded, and
+    /// <paramref name="others"/>, new, changed or second routes to a destination. Whether a
+    /// destination is in step depends on its record and on the links; so when no link changed and
+    /// every recorded route was found, only the destinations whose record changed, that were not in
+    /// step, or that were waiting on a foreign route or an unreachable gateway (tried again at each
+    /// read-back) are looked at again, not all 100k. Otherwise (<paramref name="everything"/>, or a
+    /// route gone) every destination is.
+    /// </summary>
+    private void Adopt(List<RouteSpec> others, int kernelBefore, bool everything)
     {
         var wasInStep = _dirty.Count == 0;
-        // A read-back usually finds what we already hold: an unchanged route keeps its record and its
-        // place in the per-link index, so a refresh of 100k routes costs lookups, not rebuilds.
-        var generation = ++_readBackGeneration;
-        foreach (var state in _routes.Values)
+        var generation = _readBackGeneration;
+        _recheck.Clear();
+        foreach (var destination in _unreachable.Concat(_foreignHeld))
         {
-            state.UnreachableGateway = null;
-            // Tried again: the foreign route may have gone.
-            state.ForeignHeld = false;
+            if (_routes.TryGetValue(destination, out var state))
+            {
+                state.UnreachableGateway = null;
+                // Tried again: the foreign route may have gone.
+                state.ForeignHeld = false;
+                _recheck.Add(state);
+            }
         }
         _unreachable.Clear();
+        _foreignHeld.Clear();
         _duplicates.Clear();
-        foreach (var route in routes)
+        var found = _heldCount;
+        foreach (var route in others)
         {
             if (!IsOurs(route))
             {
                 continue;
             }
             var state = StateOf(route.Destination);
+            _recheck.Add(state);
             if (state.ReadBackGeneration != generation)
             {
                 state.ReadBackGeneration = generation;
+                found += state.Kernel is null ? 0 : 1;
                 if (!route.Equals(state.Kernel))
                 {
                     SetKernel(state, route);
@@ -96,9 +137,25 @@ public sealed partial class RouteTable
                 _duplicates.Add(route);
             }
         }
-        _dirty.Clear();
+        IEnumerable<RouteState> look;
+        if (everything || found != kernelBefore)
+        {
+            _dirty.Clear();
+            look = _routes.Values;
+        }
+        else
+        {
+            foreach (var destination in _dirty)
+            {
+                if (_routes.TryGetValue(destination, out var state))
+                {
+                    _recheck.Add(state);
+                }
+            }
+            look = _recheck;
+        }
         List<IPNetwork>? idle = null;
-        foreach (var state in _routes.Values)
+        foreach (var state in look)
         {
             if (state.ReadBackGeneration != generation && state.Kernel is not null)
             {
@@ -113,9 +170,13 @@ public sealed partial class RouteTable
             {
                 _dirty.Add(state.Destination);
             }
-            else if (state.IsIdle)
+            else
             {
-                (idle ??= []).Add(state.Destination);
+                _dirty.Remove(state.Destination);
+                if (state.IsIdle)
+                {
+                    (idle ??= []).Add(state.Destination);
+                }
             }
         }
         idle?.ForEach(d => _routes.Remove(d));

@@ -55,7 +55,9 @@ public sealed partial class RouteTable
     private readonly TimeProvider _clock;
     private readonly byte _protocol;
     private readonly RouteScope _deviceScope;
-    private readonly Dictionary<IPNetwork, RouteState> _routes = new(NetworkKeyComparer.Instance);
+    private readonly Dictionary<IPNetwork, RouteState> _routes = new(DestinationComparer.Instance);
+    private readonly Dictionary<IPNetwork, RouteState>.AlternateLookup<DestinationBytes> _routesByBytes;
+    private readonly KnownRoutes _known;
     private readonly Dictionary<string, HashSet<IPNetwork>> _byInterface = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (IPAddress Gateway, HashSet<IPNetwork> Destinations)> _byRemote = new(StringComparer.Ordinal);
     private readonly HashSet<IPNetwork> _dirty = [];
@@ -82,6 +84,8 @@ public sealed partial class RouteTable
         }
         _version = version;
         _netlink = netlink;
+        _routesByBytes = _routes.GetAlternateLookup<DestinationBytes>();
+        _known = new KnownRoutes(this);
         _conntrack = new ConntrackFlusher(conntrackRunner, logger, options.ConntrackTimeout);
         _metrics = metrics.For(version);
         _logger = logger;
