@@ -1,3 +1,4 @@
+using System.Net;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Felix.Dataplane.Netlink.Interop;
@@ -11,7 +12,9 @@ namespace Felix.Dataplane.Netlink;
 /// in one datagram (rtnetlink handles each message of a datagram in turn, in the sender's call),
 /// then their acknowledgements are read back and matched by sequence number — so 10k routes cost
 /// 10k/<see cref="Window"/> system-call pairs, not 10k. The window also bounds how many acks can
-/// queue at once, which keeps them inside the socket's receive buffer. Dumps are read until
+/// queue at once, which keeps them inside the socket's receive buffer. Lookups (of a link by name or
+/// index, of the route to an address) are pipelined the same way, <see cref="LookupWindow"/> at a
+/// time, as their answers are larger. Dumps are read until
 /// <c>NLMSG_DONE</c> and started again if the kernel flags them interrupted
 /// (<c>NLM_F_DUMP_INTR</c>: the table changed while it was being dumped). Link events come from a
 /// second socket, subscribed to <c>RTMGRP_LINK</c>, read on a thread of their own.
@@ -20,6 +23,9 @@ public sealed class RouteNetlink : IRouteNetlink
 {
     /// <summary>Requests per datagram: 256 acks of about 1 KiB of buffer each fit the 1 MiB receive buffer.</summary>
     public const int Window = 256;
+
+    /// <summary>Lookups (of links, of routes) per datagram: each answer takes a few KiB of the receive buffer with its overhead.</summary>
+    public const int LookupWindow = 64;
 
     private const int ReceiveBufferBytes = 1 << 20;
     private const int MaxDumpAttempts = 5;
@@ -59,16 +65,99 @@ public sealed class RouteNetlink : IRouteNetlink
         }
     }
 
-    public IReadOnlyList<LinkInfo> ListLinks() =>
+    public IReadOnlyList<LinkInfo> ListLinks()
+    {
+        var links = new List<LinkInfo>();
         Dump(
             (ref NetlinkWriter writer, uint sequence) => RtnetlinkMessages.WriteLinkDump(ref writer, sequence),
-            (NetlinkMessage message) => message.Header.nlmsg_type == RTM_NEWLINK ? RtnetlinkMessages.DecodeLink(message) : null);
+            (NetlinkMessage message) => message.Header.nlmsg_type == RTM_NEWLINK ? RtnetlinkMessages.DecodeLink(message) : null,
+            links,
+            null);
+        return links;
+    }
 
-    public IReadOnlyList<RouteSpec> ListRoutes(IpVersion family, byte protocol) =>
+    public IReadOnlyList<RouteSpec> ListRoutes(IpVersion family, byte protocol)
+    {
+        var routes = new List<RouteSpec>();
         Dump(
             (ref NetlinkWriter writer, uint sequence) => RtnetlinkMessages.WriteRouteDump(ref writer, sequence, family, protocol),
-            (NetlinkMessage message) => message.Header.nlmsg_type == RTM_NEWROUTE && RtnetlinkMessages.DecodeRoute(message) is { } route
-                && route.Protocol == protocol ? route : null);
+            (NetlinkMessage message) => message.Header.nlmsg_type == RTM_NEWROUTE && RtnetlinkMessages.ReadRoute(message, out var route)
+                && route.Protocol == protocol ? route.ToSpec() : null,
+            routes,
+            null);
+        return routes;
+    }
+
+    public void ListRoutes(IpVersion family, byte protocol, IKnownRoutes known, List<RouteSpec> others)
+    {
+        ArgumentNullException.ThrowIfNull(known);
+        ArgumentNullException.ThrowIfNull(others);
+        Dump(
+            (ref NetlinkWriter writer, uint sequence) => RtnetlinkMessages.WriteRouteDump(ref writer, sequence, family, protocol),
+            (NetlinkMessage message) => message.Header.nlmsg_type == RTM_NEWROUTE && RtnetlinkMessages.ReadRoute(message, out var route)
+                && route.Protocol == protocol && !known.Holds(route) ? route.ToSpec() : null,
+            others,
+            known.DumpStarting);
+    }
+
+    public IReadOnlyList<LinkInfo?> GetLinks(IReadOnlyList<LinkKey> keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var results = new LinkInfo?[keys.Count];
+        for (var start = 0; start < keys.Count; start += LookupWindow)
+        {
+            var count = Math.Min(LookupWindow, keys.Count - start);
+            var first = _sequence + 1;
+            var writer = new NetlinkWriter(_send);
+            for (var i = 0; i < count; i++)
+            {
+                RtnetlinkMessages.WriteLinkGet(ref writer, ++_sequence, keys[start + i]);
+            }
+            _socket.Send(writer.Written);
+            var offset = start;
+            ReadAnswers(count, first, RTM_NEWLINK, "link lookups", (index, message) =>
+            {
+                if (message.Header.nlmsg_type == RTM_NEWLINK)
+                {
+                    results[offset + index] = RtnetlinkMessages.DecodeLink(message) ?? throw new MalformedNetlinkException("a link without a name");
+                    return;
+                }
+                var (errno, text) = RtnetlinkMessages.DecodeError(message);
+                if (errno != NetlinkError.NoSuchDevice)
+                {
+                    throw new NetlinkException($"looking up link {keys[offset + index]} refused: {new NetlinkError(errno, Errno.Name(errno), text)}");
+                }
+            });
+        }
+        return results;
+    }
+
+    public IReadOnlyList<int> GetRouteInterfaces(IReadOnlyList<IPAddress> addresses)
+    {
+        ArgumentNullException.ThrowIfNull(addresses);
+        var results = new int[addresses.Count];
+        for (var start = 0; start < addresses.Count; start += LookupWindow)
+        {
+            var count = Math.Min(LookupWindow, addresses.Count - start);
+            var first = _sequence + 1;
+            var writer = new NetlinkWriter(_send);
+            for (var i = 0; i < count; i++)
+            {
+                RtnetlinkMessages.WriteRouteGet(ref writer, ++_sequence, addresses[start + i]);
+            }
+            _socket.Send(writer.Written);
+            var offset = start;
+            // An error (ENETUNREACH, or EHOSTUNREACH and the like for a reject route) means no link: 0.
+            ReadAnswers(count, first, RTM_NEWROUTE, "route lookups", (index, message) =>
+            {
+                if (message.Header.nlmsg_type == RTM_NEWROUTE)
+                {
+                    results[offset + index] = RtnetlinkMessages.DecodeOutputInterface(message);
+                }
+            });
+        }
+        return results;
+    }
 
     public IReadOnlyList<NetlinkError?> Execute(IReadOnlyList<NetlinkRequest> requests)
     {
@@ -84,14 +173,12 @@ public sealed class RouteNetlink : IRouteNetlink
                 RtnetlinkMessages.Write(ref writer, requests[start + i], ++_sequence);
             }
             _socket.Send(writer.Written);
-            try
+            var offset = start;
+            ReadAnswers(count, first, NLMSG_ERROR, "acknowledgements", (index, message) =>
             {
-                ReadAcknowledgements(results.AsSpan(start, count), first);
-            }
-            catch (MalformedNetlinkException e)
-            {
-                throw new NetlinkException($"the kernel's acknowledgements could not be read: {e.Message}", e);
-            }
+                var (errno, text) = RtnetlinkMessages.DecodeError(message);
+                results[offset + index] = errno == 0 ? null : new NetlinkError(errno, Errno.Name(errno), text);
+            });
         }
         return results;
     }
@@ -133,41 +220,37 @@ public sealed class RouteNetlink : IRouteNetlink
     private delegate T? MessageDecoder<T>(NetlinkMessage message)
         where T : class;
 
-    private List<T> Dump<T>(RequestWriter request, MessageDecoder<T> decode)
+    /// <summary>Dumps into <paramref name="items"/> (cleared at each attempt), <paramref name="starting"/> told of each attempt.</summary>
+    private void Dump<T>(RequestWriter request, MessageDecoder<T> decode, List<T> items, Action? starting)
         where T : class
     {
         try
         {
-            return DumpOnce(request, decode);
+            for (var attempt = 1; attempt <= MaxDumpAttempts; attempt++)
+            {
+                var sequence = ++_sequence;
+                var writer = new NetlinkWriter(_send);
+                request(ref writer, sequence);
+                items.Clear();
+                starting?.Invoke();
+                _socket.Send(writer.Written);
+                if (!ReadDump(sequence, decode, items))
+                {
+                    return;
+                }
+            }
         }
         catch (MalformedNetlinkException e)
         {
             throw new NetlinkException($"the kernel's answer to a dump could not be read: {e.Message}", e);
         }
-    }
-
-    private List<T> DumpOnce<T>(RequestWriter request, MessageDecoder<T> decode)
-        where T : class
-    {
-        for (var attempt = 1; attempt <= MaxDumpAttempts; attempt++)
-        {
-            var sequence = ++_sequence;
-            var writer = new NetlinkWriter(_send);
-            request(ref writer, sequence);
-            _socket.Send(writer.Written);
-            var (items, interrupted) = ReadDump(sequence, decode);
-            if (!interrupted)
-            {
-                return items;
-            }
-        }
         throw new NetlinkException($"the kernel interrupted the dump {MaxDumpAttempts} times (the table kept changing while it was read)");
     }
 
-    private (List<T> Items, bool Interrupted) ReadDump<T>(uint sequence, MessageDecoder<T> decode)
+    /// <summary>Reads a dump's answer into <paramref name="items"/>; whether the kernel flagged it interrupted.</summary>
+    private bool ReadDump<T>(uint sequence, MessageDecoder<T> decode, List<T> items)
         where T : class
     {
-        var items = new List<T>();
         var interrupted = false;
         while (true)
         {
@@ -182,7 +265,7 @@ public sealed class RouteNetlink : IRouteNetlink
                 switch (message.Header.nlmsg_type)
                 {
                     case NLMSG_DONE:
-                        return (items, interrupted);
+                        return interrupted;
                     case NLMSG_ERROR:
                         var (errno, text) = RtnetlinkMessages.DecodeError(message);
                         throw new NetlinkException($"dump refused: {new NetlinkError(errno, Errno.Name(errno), text)}");
@@ -197,25 +280,38 @@ public sealed class RouteNetlink : IRouteNetlink
         }
     }
 
-    private void ReadAcknowledgements(Span<NetlinkError?> results, uint first)
+    private delegate void AnswerReader(int index, NetlinkMessage message);
+
+    /// <summary>
+    /// Reads until each of <paramref name="count"/> pipelined requests, numbered from
+    /// <paramref name="first"/>, has had its one answer (a message of <paramref name="answerType"/>,
+    /// or <c>NLMSG_ERROR</c>), and hands each to <paramref name="read"/> with its request's place.
+    /// </summary>
+    private void ReadAnswers(int count, uint first, ushort answerType, string what, AnswerReader read)
     {
-        var pending = results.Length;
-        var seen = new bool[results.Length];
-        while (pending > 0)
+        var pending = count;
+        var seen = new bool[count];
+        try
         {
-            var reader = new NetlinkReader(_receive.AsSpan(0, _socket.Receive(_receive)));
-            while (reader.TryRead(out var message))
+            while (pending > 0)
             {
-                var index = unchecked((int)(message.Header.nlmsg_seq - first));
-                if (message.Header.nlmsg_type != NLMSG_ERROR || index < 0 || index >= results.Length || seen[index])
+                var reader = new NetlinkReader(_receive.AsSpan(0, _socket.Receive(_receive)));
+                while (reader.TryRead(out var message))
                 {
-                    continue;
+                    var index = unchecked((int)(message.Header.nlmsg_seq - first));
+                    if ((message.Header.nlmsg_type != answerType && message.Header.nlmsg_type != NLMSG_ERROR) || index < 0 || index >= count || seen[index])
+                    {
+                        continue;
+                    }
+                    read(index, message);
+                    seen[index] = true;
+                    pending--;
                 }
-                var (errno, text) = RtnetlinkMessages.DecodeError(message);
-                results[index] = errno == 0 ? null : new NetlinkError(errno, Errno.Name(errno), text);
-                seen[index] = true;
-                pending--;
             }
+        }
+        catch (MalformedNetlinkException e)
+        {
+            throw new NetlinkException($"the kernel's {what} could not be read: {e.Message}", e);
         }
     }
 

@@ -14,7 +14,7 @@ namespace Felix.Dataplane.Netlink;
 /// </summary>
 internal static class RtnetlinkMessages
 {
-    /// <summary>Room enough for the largest request written here (a route with gateway: 16 + 12 + 20 + 8 + 20).</summary>
+    /// <summary>Room enough for the largest request written here (a route with gateway: 16 + 12 + 20 + 8 + 20; a link by name: 16 + 16 + 8 + 20).</summary>
     public const int MaxRequestSize = 128;
 
     private const ushort Request = NLM_F_REQUEST | NLM_F_ACK;
@@ -48,10 +48,31 @@ internal static class RtnetlinkMessages
         writer.EndMessage();
     }
 
+    /// <summary>
+    /// A dump of every link, without their statistics: the agent reads none, and they are a quarter
+    /// of each message (a kernel older than the mask bit ignores it and sends them anyway).
+    /// </summary>
     public static void WriteLinkDump(ref NetlinkWriter writer, uint sequence)
     {
         writer.BeginMessage(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, sequence);
         writer.Write(new ifinfomsg { ifi_family = AF_UNSPEC });
+        writer.Attribute(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+        writer.EndMessage();
+    }
+
+    /// <summary>
+    /// One link by name or by index, without statistics. No acknowledgement is asked for: the
+    /// answer is the link (<c>RTM_NEWLINK</c>) or an error (<c>ENODEV</c>: no such link).
+    /// </summary>
+    public static void WriteLinkGet(ref NetlinkWriter writer, uint sequence, LinkKey key)
+    {
+        writer.BeginMessage(RTM_GETLINK, NLM_F_REQUEST, sequence);
+        writer.Write(new ifinfomsg { ifi_family = AF_UNSPEC, ifi_index = key.Name is null ? key.Index : 0 });
+        writer.Attribute(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+        if (key.Name is { } name)
+        {
+            writer.Attribute(IFLA_IFNAME, name);
+        }
         writer.EndMessage();
     }
 
@@ -64,6 +85,31 @@ internal static class RtnetlinkMessages
         writer.BeginMessage(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, sequence);
         writer.Write(new rtmsg { rtm_family = Family(family), rtm_table = RT_TABLE_MAIN, rtm_protocol = protocol });
         writer.EndMessage();
+    }
+
+    /// <summary>A route lookup of one address (<c>ip route get</c>): the answer is the route a packet to it takes, or an error.</summary>
+    public static void WriteRouteGet(ref NetlinkWriter writer, uint sequence, IPAddress address)
+    {
+        writer.BeginMessage(RTM_GETROUTE, NLM_F_REQUEST, sequence);
+        Span<byte> bytes = stackalloc byte[16];
+        var written = Bytes(address, bytes);
+        writer.Write(new rtmsg { rtm_family = Family(address), rtm_dst_len = (byte)(written.Length * 8) });
+        writer.Attribute(RTA_DST, written);
+        writer.EndMessage();
+    }
+
+    /// <summary>The output interface (<c>RTA_OIF</c>) of a route message, 0 when it has none.</summary>
+    public static int DecodeOutputInterface(NetlinkMessage message)
+    {
+        var attributes = message.Attributes<rtmsg>();
+        while (attributes.TryRead(out var type, out var value))
+        {
+            if (type == RTA_OIF)
+            {
+                return (int)AttributeReader.ReadUInt32(type, value);
+            }
+        }
+        return 0;
     }
 
     /// <summary>
@@ -133,8 +179,15 @@ internal static class RtnetlinkMessages
     }
 
     /// <summary>An <c>RTM_NEWROUTE</c> of a dump: the route, or null when it is not a unicast route of the main table.</summary>
-    public static RouteSpec? DecodeRoute(NetlinkMessage message)
+    public static RouteSpec? DecodeRoute(NetlinkMessage message) => ReadRoute(message, out var route) ? route.ToSpec() : null;
+
+    /// <summary>
+    /// An <c>RTM_NEWROUTE</c> of a dump, checked but not made a <see cref="RouteSpec"/> (nothing
+    /// allocated): false when it is not a unicast route of the main table.
+    /// </summary>
+    public static bool ReadRoute(NetlinkMessage message, out DumpedRoute dumped)
     {
+        dumped = default;
         var route = message.Fixed<rtmsg>();
         var hostPrefix = route.rtm_family switch
         {
@@ -147,8 +200,9 @@ internal static class RtnetlinkMessages
             throw new MalformedNetlinkException($"route prefix /{route.rtm_dst_len} longer than /{hostPrefix}");
         }
         uint table = route.rtm_table;
-        IPAddress? destination = null;
-        IPAddress? gateway = null;
+        // No RTA_DST: the default route, to the zero address of the family.
+        var destination = hostPrefix == 32 ? ZeroAddress[..4] : ZeroAddress;
+        var gateway = ReadOnlySpan<byte>.Empty;
         var interfaceIndex = 0;
         var attributes = message.Attributes<rtmsg>();
         while (attributes.TryRead(out var type, out var value))
@@ -171,12 +225,11 @@ internal static class RtnetlinkMessages
         }
         if (route.rtm_type != RTN_UNICAST || table != RT_TABLE_MAIN)
         {
-            return null;
+            return false;
         }
-        destination ??= hostPrefix == 32 ? IPAddress.Any : IPAddress.IPv6Any;
-        var network = IpNetworks.TryCreate(destination, route.rtm_dst_len)
-            ?? throw new MalformedNetlinkException($"route to {destination}/{route.rtm_dst_len} has host bits set");
-        return new RouteSpec(network, interfaceIndex, gateway, (route.rtm_flags & RTNH_F_ONLINK) != 0, (RouteScope)route.rtm_scope, route.rtm_protocol);
+        dumped = new DumpedRoute(destination, route.rtm_dst_len, interfaceIndex, gateway, (route.rtm_flags & RTNH_F_ONLINK) != 0,
+            (RouteScope)route.rtm_scope, route.rtm_protocol);
+        return true;
     }
 
     /// <summary>The errno of an <c>NLMSG_ERROR</c> (0 for an acknowledgement) and the extended-ack message, if any.</summary>
@@ -220,6 +273,8 @@ internal static class RtnetlinkMessages
         return buffer[..written];
     }
 
-    private static IPAddress Address(ReadOnlySpan<byte> value, int hostPrefix, string what) =>
-        value.Length == hostPrefix / 8 ? new IPAddress(value) : throw new MalformedNetlinkException($"{what} of {value.Length} bytes in a /{hostPrefix} family");
+    private static ReadOnlySpan<byte> ZeroAddress => [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+    private static ReadOnlySpan<byte> Address(ReadOnlySpan<byte> value, int hostPrefix, string what) =>
+        value.Length == hostPrefix / 8 ? value : throw new MalformedNetlinkException($"{what} of {value.Length} bytes in a /{hostPrefix} family");
 }

@@ -39,7 +39,21 @@ internal sealed class RouteState(IPNetwork destination)
     public List<RouteClaim> Claims { get; } = new(1);
 
     /// <summary>Our route to the destination as the kernel holds it (read back, then kept from our own writes), or null.</summary>
-    public RouteSpec? Kernel { get; set; }
+    public RouteSpec? Kernel
+    {
+        get;
+        set
+        {
+            field = value;
+            KernelPrint = KernelPrint.Of(value);
+        }
+    }
+
+    /// <summary><see cref="Kernel"/> packed, for a read-back to compare a dumped IPv4 route with (see <c>RouteTable.KnownRoutes</c>).</summary>
+    public KernelPrint KernelPrint { get; private set; }
+
+    /// <summary>Where our route was in the last route dump (see <c>RouteTable.KnownRoutes</c>).</summary>
+    public int DumpIndex { get; set; } = -1;
 
     /// <summary>
     /// The target the address was last routed to on purpose. When the destination's target changes

@@ -35,13 +35,18 @@ public sealed partial class RouteTable
             {
                 continue;
             }
+            if (_newlyWanted.Count > 0 && !TryLookUpNewlyWanted(out lastError))
+            {
+                continue;
+            }
             lastError = await SyncAsync(cancellationToken).ConfigureAwait(false);
             if (lastError is null)
             {
                 FailingSince = null;
                 return true;
             }
-            _readBackNeeded = true;
+            // Perhaps the record of the links is what was wrong: the next read-back lists them all.
+            (_readBackNeeded, _linksListNeeded) = (true, true);
             LogRefusedAttempt(_logger, (int)_version, attempt, _options.MaxAttempts, lastError);
         }
         FailingSince ??= _clock.GetUtcNow();
@@ -181,6 +186,7 @@ public sealed partial class RouteTable
         }
         var refused = 0;
         string? firstRefusal = null;
+        List<RouteState>? placed = null;
         for (var i = 0; i < results.Count; i++)
         {
             var (state, step, winner) = batch.Entries[i];
@@ -196,6 +202,10 @@ public sealed partial class RouteTable
                 RouteStep.RemoveDuplicate => IsGone(result),
                 _ => OnRemoved(state!, step, result, again),
             };
+            if (step == RouteStep.Program && result is null && state!.Kernel is { Gateway: not null, InterfaceIndex: 0 })
+            {
+                (placed ??= []).Add(state);
+            }
             if (!done)
             {
                 refused++;
@@ -206,6 +216,10 @@ public sealed partial class RouteTable
                     LogRequestRefused(_logger, text);
                 }
             }
+        }
+        if (placed is not null)
+        {
+            PlaceGatewayRoutes(placed);
         }
         return (refused switch { 0 => null, 1 => firstRefusal, _ => $"{firstRefusal} (and {refused - 1} more)" }, false);
     }
@@ -249,6 +263,7 @@ public sealed partial class RouteTable
                     state.ForeignLogged = true;
                 }
                 state.ForeignHeld = true;
+                _foreignHeld.Add(state.Destination);
                 MarkDirty(state);
                 return true;
             case NetlinkError.NetworkIsUnreachable when route.Gateway is { } gateway:

@@ -11,10 +11,13 @@ public sealed partial class RouteTable
     private readonly Dictionary<int, string> _linkNames = [];
     private readonly Dictionary<int, HashSet<IPNetwork>> _kernelByIndex = [];
 
+    /// <summary>Destinations the kernel has a route of ours to, as recorded.</summary>
+    private int _kernelCount;
+
     /// <summary>
     /// Records a link event (no I/O): a workload interface that appears or comes up has its routes
     /// programmed by the next apply; one that goes down or away has lost its routes in the kernel.
-    /// <see cref="LinkEventsLost"/> has the next apply read back the links and routes.
+    /// <see cref="LinkEventsLost"/> has the next apply list the links and read back the routes.
     /// </summary>
     public void OnLinkEvent(LinkEvent linkEvent)
     {
@@ -22,14 +25,20 @@ public sealed partial class RouteTable
         switch (linkEvent)
         {
             case LinkUpdated updated:
+                HeardOf(updated.Link.Name);
+                if (_linkNames.TryGetValue(updated.Link.Index, out var oldName))
+                {
+                    HeardOf(oldName);
+                }
                 OnLinkUpdated(updated.Link);
                 break;
             case LinkDeleted deleted:
+                HeardOf(deleted.Name);
                 OnLinkGone(deleted.Index);
                 break;
             case LinkEventsLost:
                 LogEventsLost(_logger, (int)_version);
-                _readBackNeeded = true;
+                (_readBackNeeded, _linksListNeeded) = (true, true);
                 break;
         }
     }
@@ -63,6 +72,12 @@ public sealed partial class RouteTable
             MarkInterfaceDirty(link.Name);
             OnUplinkLost(link.Name);
         }
+        else if (!link.IsUp)
+        {
+            // Down as recorded, or not recorded at this index (it changed unheard of, or the record has
+            // it under no name): any route of ours recorded through it is gone all the same.
+            ClearKernelOn(link.Index);
+        }
         else if (link.IsUp && (previous is null || !previous.IsUp || previous.Index != link.Index))
         {
             MarkInterfaceDirty(link.Name);
@@ -71,6 +86,12 @@ public sealed partial class RouteTable
                 // Not a workload's: perhaps the link an unreachable gateway is on.
                 RetryUnreachable();
             }
+        }
+        else if (link.IsUp && !_byInterface.ContainsKey(link.Name))
+        {
+            // Up as recorded, but a refresh checks only the links our routes go out of: it may have
+            // gone down and up unheard of, and be where an unreachable gateway is. A retry is cheap.
+            RetryUnreachable();
         }
     }
 
@@ -147,6 +168,10 @@ public sealed partial class RouteTable
         foreach (var destination in destinations)
         {
             var state = _routes[destination];
+            if (state.Kernel is not null)
+            {
+                _kernelCount--;
+            }
             state.Kernel = null;
             MarkDirty(state);
         }
@@ -163,6 +188,7 @@ public sealed partial class RouteTable
                 _kernelByIndex.Remove(old.InterfaceIndex);
             }
         }
+        _kernelCount += (route is null ? 0 : 1) - (state.Kernel is null ? 0 : 1);
         state.Kernel = route;
         if (route is { InterfaceIndex: not 0 })
         {

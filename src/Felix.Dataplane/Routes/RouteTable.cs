@@ -15,16 +15,18 @@ namespace Felix.Dataplane.Routes;
 /// turns the destinations that changed into one pipelined batch of add, replace and delete requests.
 /// <para>
 /// Every route of DeviceRouteProtocol in the main table is ours: at start, after a failure, after
-/// lost link events and every refresh interval the table dumps them and the links, repairs what
-/// differs and deletes what nothing wants, on any interface. Routes of any other protocol are
+/// lost link events and every refresh interval the table dumps them, repairs what differs and
+/// deletes what nothing wants, on any interface. Routes of any other protocol are
 /// never read, replaced nor deleted: a destination we hold no route to is added exclusively
 /// (<see cref="AddRoute"/>), and when another route already holds it (EEXIST) that route is left,
 /// the operator told once, and the add tried again at each refresh. Only a route of ours is
 /// replaced in place.
 /// </para>
 /// <para>
-/// Names are resolved to link indexes from the last dump and the link events the caller feeds in
-/// (<see cref="OnLinkEvent"/>, pumped from <see cref="IRouteNetlink.WatchLinksAsync"/>). A route
+/// Names are resolved to link indexes from a listing of every link (at start, after a failure or
+/// lost events) and the link events the caller feeds in (<see cref="OnLinkEvent"/>, pumped from
+/// <see cref="IRouteNetlink.WatchLinksAsync"/>); a refresh checks them against the kernel where
+/// its routes do not vouch for them, without listing every link again (see <c>VerifyLinks</c>). A route
 /// whose interface is absent or down waits, costing nothing, until an event says the link is up;
 /// a link that vanishes in the middle of an apply (ENODEV, ENETDOWN) is the same wait, not an error.
 /// The kernel removes a link's routes when the link goes down or away, and the table forgets them
@@ -53,7 +55,9 @@ public sealed partial class RouteTable
     private readonly TimeProvider _clock;
     private readonly byte _protocol;
     private readonly RouteScope _deviceScope;
-    private readonly Dictionary<IPNetwork, RouteState> _routes = new(NetworkKeyComparer.Instance);
+    private readonly Dictionary<IPNetwork, RouteState> _routes = new(DestinationComparer.Instance);
+    private readonly Dictionary<IPNetwork, RouteState>.AlternateLookup<DestinationBytes> _routesByBytes;
+    private readonly KnownRoutes _known;
     private readonly Dictionary<string, HashSet<IPNetwork>> _byInterface = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (IPAddress Gateway, HashSet<IPNetwork> Destinations)> _byRemote = new(StringComparer.Ordinal);
     private readonly HashSet<IPNetwork> _dirty = [];
@@ -80,6 +84,8 @@ public sealed partial class RouteTable
         }
         _version = version;
         _netlink = netlink;
+        _routesByBytes = _routes.GetAlternateLookup<DestinationBytes>();
+        _known = new KnownRoutes(this);
         _conntrack = new ConntrackFlusher(conntrackRunner, logger, options.ConntrackTimeout);
         _metrics = metrics.For(version);
         _logger = logger;
@@ -96,12 +102,13 @@ public sealed partial class RouteTable
     public DateTimeOffset? FailingSince { get; private set; }
 
     /// <summary>Whether an apply would write, flush or read back anything.</summary>
-    public bool HasPendingWork => _readBackNeeded || ReadBackDue || _dirty.Count > 0 || _flushQueue.Count > 0 || _duplicates.Count > 0;
+    public bool HasPendingWork =>
+        _readBackNeeded || ReadBackDue || _dirty.Count > 0 || _flushQueue.Count > 0 || _duplicates.Count > 0 || _newlyWanted.Count > 0;
 
     /// <summary>Whether the periodic read-back (every refresh interval) is due.</summary>
     public bool ReadBackDue => _clock.GetTimestamp() >= _nextReadBack;
 
-    /// <summary>Has the next apply read back first: a suspicion of drift.</summary>
+    /// <summary>Has the next apply read back first, as a refresh does: a suspicion of drift.</summary>
     public void RequestReadBack() => _readBackNeeded = true;
 
     /// <summary>
@@ -122,9 +129,14 @@ public sealed partial class RouteTable
         if (wanted.Count == 0)
         {
             _byInterface.Remove(interfaceName);
+            _newlyWanted.Remove(interfaceName);
         }
         else
         {
+            if (_byInterface.TryAdd(interfaceName, wanted))
+            {
+                OnNewlyWanted(interfaceName);
+            }
             _byInterface[interfaceName] = wanted;
         }
     }

@@ -43,6 +43,7 @@ public sealed partial class FakeRouteNetlink : IRouteNetlink
     private int _executeFailures;
     private bool _applyBeforeFailing;
     private int _listFailures;
+    private int _lookupFailures;
 
     public FakeRouteNetlink()
     {
@@ -78,6 +79,12 @@ public sealed partial class FakeRouteNetlink : IRouteNetlink
     public int ListLinksCalls { get; private set; }
 
     public int ListRoutesCalls { get; private set; }
+
+    /// <summary>Every key <see cref="GetLinks"/> was asked to look up, in order.</summary>
+    public List<LinkKey> LinkLookups { get; } = [];
+
+    /// <summary>How many addresses <see cref="GetRouteInterfaces"/> was asked about.</summary>
+    public int RouteLookups { get; private set; }
 
     /// <summary>Answers a request with an error of the test's choosing before the fake looks at it (null: go on).</summary>
     public Func<NetlinkRequest, NetlinkError?>? Refuse { get; set; }
@@ -115,12 +122,21 @@ public sealed partial class FakeRouteNetlink : IRouteNetlink
         }
     }
 
-    /// <summary>The next <paramref name="count"/> dumps (links or routes) throw <see cref="NetlinkException"/>.</summary>
+    /// <summary>The next <paramref name="count"/> reads (dumps of links or routes, link lookups) throw <see cref="NetlinkException"/>.</summary>
     public void FailNextList(int count)
     {
         lock (_gate)
         {
             _listFailures = count;
+        }
+    }
+
+    /// <summary>The next <paramref name="count"/> <see cref="GetLinks"/> calls throw <see cref="NetlinkException"/> (dumps pass).</summary>
+    public void FailNextLookups(int count)
+    {
+        lock (_gate)
+        {
+            _lookupFailures = count;
         }
     }
 
@@ -131,6 +147,37 @@ public sealed partial class FakeRouteNetlink : IRouteNetlink
             ListLinksCalls++;
             ThrowIfListFails();
             return Links();
+        }
+    }
+
+    public IReadOnlyList<LinkInfo?> GetLinks(IReadOnlyList<LinkKey> keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        lock (_gate)
+        {
+            LinkLookups.AddRange(keys);
+            ThrowIfListFails();
+            if (_lookupFailures > 0)
+            {
+                _lookupFailures--;
+                throw new NetlinkException("fake: the lookup failed");
+            }
+            return [.. keys.Select(k => k.Name is { } name ? _links.Values.FirstOrDefault(l => l.Name == name) : _links.GetValueOrDefault(k.Index))];
+        }
+    }
+
+    /// <summary>As <c>ip route get</c> answers for a gateway: the up link with a connected network holding the address, or 0.</summary>
+    public IReadOnlyList<int> GetRouteInterfaces(IReadOnlyList<IPAddress> addresses)
+    {
+        ArgumentNullException.ThrowIfNull(addresses);
+        lock (_gate)
+        {
+            RouteLookups += addresses.Count;
+            if (SocketFailure is { } failure)
+            {
+                throw new NetlinkException(failure);
+            }
+            return [.. addresses.Select(a => _connected.Where(c => c.Network.Contains(a) && _links[c.Index].IsUp).Select(c => c.Index).FirstOrDefault())];
         }
     }
 

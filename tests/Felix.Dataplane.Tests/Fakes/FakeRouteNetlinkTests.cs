@@ -122,4 +122,17 @@ public sealed partial class FakeRouteNetlinkTests : IDisposable
         Assert.Equal(["ENODEV", null], results.Select(r => r?.Name));
         Assert.NotNull(_kernel.Route(Workload));
     }
+
+    [Fact]
+    public void Links_are_looked_up_by_name_or_index_as_a_listing_shows_them_and_a_missing_one_is_null()
+    {
+        var cali1 = _kernel.AddLink("cali1");
+        var cali2 = _kernel.AddLink("cali2", up: false);
+        var listed = _kernel.ListLinks();
+
+        var found = _kernel.GetLinks([LinkKey.ByName("cali2"), LinkKey.ByIndex(cali1), LinkKey.ByName("cali9"), LinkKey.ByIndex(99)]);
+
+        Assert.Equal([listed.Single(l => l.Index == cali2), listed.Single(l => l.Index == cali1), null, null], found);
+        Assert.Equal(1, _kernel.ListLinksCalls);
+    }
 }

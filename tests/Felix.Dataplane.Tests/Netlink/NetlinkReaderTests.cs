@@ -44,6 +44,15 @@ public sealed class NetlinkReaderTests
     }
 
     [Fact]
+    public void A_route_lookups_answer_names_its_output_interface_or_none()
+    {
+        Assert.Equal(5, DecodeOne(Route, m => (int?)RtnetlinkMessages.DecodeOutputInterface(m)));
+        Assert.Equal(0, DecodeOne(Route.Replace("0800 0400 05000000", "0800 0500 c0a80102", StringComparison.Ordinal), m => (int?)RtnetlinkMessages.DecodeOutputInterface(m)));
+        Assert.Throws<MalformedNetlinkException>(() =>
+            DecodeOne(Route.Replace("0800 0400 05000000", "0600 0400 0500 0000", StringComparison.Ordinal), m => (int?)RtnetlinkMessages.DecodeOutputInterface(m)));
+    }
+
+    [Fact]
     public void A_link_decodes_with_its_name_state_and_address()
     {
         var link = DecodeOne(Link, RtnetlinkMessages.DecodeLink)!;

@@ -100,7 +100,7 @@ public sealed class NetlinkWriterTests
     [Fact]
     public void Dump_requests_are_written_byte_for_byte()
     {
-        Span<byte> buffer = stackalloc byte[64];
+        Span<byte> buffer = stackalloc byte[RtnetlinkMessages.MaxRequestSize];
         var writer = new NetlinkWriter(buffer);
 
         RtnetlinkMessages.WriteRouteDump(ref writer, 9, IpVersion.V6, Proto);
@@ -108,8 +108,52 @@ public sealed class NetlinkWriterTests
 
         Assert.Equal(
             Hex("1c000000 1a00 0103 09000000 00000000 0a 00 00 00 fe 50 00 00 00000000 " +
-                "20000000 1200 0103 0a000000 00000000 00 00 0000 00000000 00000000 00000000"),
+                // The link dump asks for no statistics: IFLA_EXT_MASK RTEXT_FILTER_SKIP_STATS.
+                "28000000 1200 0103 0a000000 00000000 00 00 0000 00000000 00000000 00000000 0800 1d00 08000000"),
             Convert.ToHexStringLower(writer.Written));
+    }
+
+    [Fact]
+    public void Link_lookups_by_name_and_by_index_are_written_byte_for_byte()
+    {
+        Span<byte> buffer = stackalloc byte[RtnetlinkMessages.MaxRequestSize];
+        var writer = new NetlinkWriter(buffer);
+
+        RtnetlinkMessages.WriteLinkGet(ref writer, 11, LinkKey.ByName("cali1"));
+        RtnetlinkMessages.WriteLinkGet(ref writer, 12, LinkKey.ByIndex(7));
+
+        Assert.Equal(
+            // REQUEST only: the answer is the link or an error, no acknowledgement after it. By name: index 0, IFLA_IFNAME "cali1\0".
+            Hex("34000000 1200 0100 0b000000 00000000 00 00 0000 00000000 00000000 00000000 0800 1d00 08000000 0a00 0300 63616c693100 0000 " +
+                "28000000 1200 0100 0c000000 00000000 00 00 0000 07000000 00000000 00000000 0800 1d00 08000000"),
+            Convert.ToHexStringLower(writer.Written));
+    }
+
+    [Fact]
+    public void Route_lookups_are_written_byte_for_byte()
+    {
+        Span<byte> buffer = stackalloc byte[RtnetlinkMessages.MaxRequestSize];
+        var writer = new NetlinkWriter(buffer);
+
+        RtnetlinkMessages.WriteRouteGet(ref writer, 13, IPAddress.Parse("192.168.1.2"));
+        RtnetlinkMessages.WriteRouteGet(ref writer, 14, IPAddress.Parse("fd00::2"));
+
+        Assert.Equal(
+            // RTM_GETROUTE, REQUEST only; rtmsg with the family and a full-length destination, all else 0 (strict checking wants it so); RTA_DST.
+            Hex("24000000 1a00 0100 0d000000 00000000 02 20 00 00 00 00 00 00 00000000 0800 0100 c0a80102 " +
+                "30000000 1a00 0100 0e000000 00000000 0a 80 00 00 00 00 00 00 00000000 1400 0100 fd000000000000000000000000000002"),
+            Convert.ToHexStringLower(writer.Written));
+    }
+
+    [Fact]
+    public void The_longest_link_lookup_fits_the_request_size()
+    {
+        Span<byte> buffer = stackalloc byte[RtnetlinkMessages.MaxRequestSize];
+        var writer = new NetlinkWriter(buffer);
+
+        RtnetlinkMessages.WriteLinkGet(ref writer, 1, LinkKey.ByName("cali0123456789a"));
+
+        Assert.Equal(60, writer.Position);
     }
 
     [Fact]

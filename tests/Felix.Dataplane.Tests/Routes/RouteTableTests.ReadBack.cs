@@ -236,7 +236,15 @@ public sealed partial class RouteTableTests
         var wanted = new RouteSpec(IPNetwork.Parse("10.65.0.1/32"), cali1.Index, null, false, RouteScope.Link, 80);
         var unwanted = wanted with { InterfaceIndex = cali2.Index };
         netlink.ListLinks().Returns([cali1, cali2]);
-        netlink.ListRoutes(IpVersion.V4, 80).Returns([unwanted, wanted], [wanted]);
+        // The table dumps into a list of its own; a substitute that holds nothing lists every route there.
+        var dumps = new Queue<RouteSpec[]>([[unwanted, wanted], [wanted]]);
+        netlink.When(n => n.ListRoutes(IpVersion.V4, 80, Arg.Any<IKnownRoutes>(), Arg.Any<List<RouteSpec>>()))
+            .Do(call =>
+            {
+                var others = call.Arg<List<RouteSpec>>();
+                others.Clear();
+                others.AddRange(dumps.Dequeue());
+            });
         netlink.Execute(Arg.Any<IReadOnlyList<NetlinkRequest>>()).Returns(call => [.. call.Arg<IReadOnlyList<NetlinkRequest>>().Select(_ => (NetlinkError?)null)]);
         var table = new RouteTable(IpVersion.V4, netlink, _harness.Conntrack, new RouteTableMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())),
             _harness.Log, Options, _harness.Clock);
@@ -247,7 +255,7 @@ public sealed partial class RouteTableTests
         await ApplyAsync(table);
 
         netlink.Received(1).Execute(Arg.Is<IReadOnlyList<NetlinkRequest>>(r => r.SequenceEqual(new NetlinkRequest[] { new DeleteRoute(unwanted) })));
-        netlink.Received(2).ListRoutes(IpVersion.V4, 80);
+        netlink.Received(2).ListRoutes(IpVersion.V4, 80, Arg.Any<IKnownRoutes>(), Arg.Any<List<RouteSpec>>());
         Assert.False(table.HasPendingWork);
         Assert.Empty(_harness.Conntrack.Calls);
     }

@@ -38,7 +38,7 @@ public sealed partial class RouteTableTests
     [Fact]
     public async Task A_remote_endpoint_whose_host_changes_address_is_deleted_flushed_and_routed_via_the_new_one()
     {
-        AddUplink();
+        var eth0 = AddUplink();
         var table = _harness.NewTable();
         table.SetRemoteRoutes(RemoteEndpoint, Nets("10.70.0.5"), Host2);
         await ApplyAsync(table);
@@ -46,7 +46,8 @@ public sealed partial class RouteTableTests
         table.SetRemoteRoutes(RemoteEndpoint, Nets("10.70.0.5"), Host3);
         var steps = await _harness.Recording(() => ApplyAsync(table));
 
-        Assert.Equal("delete 10.70.0.5/32 via 192.168.1.2 proto 80", steps[0]);
+        // The delete names the link the kernel chose, as the table asked it after the add.
+        Assert.Equal($"delete 10.70.0.5/32 via 192.168.1.2 dev {eth0} proto 80", steps[0]);
         Assert.Equal(4, steps.Count(s => s.StartsWith("conntrack", StringComparison.Ordinal)));
         Assert.Equal("add 10.70.0.5/32 via 192.168.1.3 proto 80", steps[^1]);
 

@@ -38,6 +38,75 @@ public sealed class RouteNetlinkTests
         Assert.Contains("UP", (await host.IpCheckedAsync("link", "show", "cali0123456789a")).StandardOutput, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Links_are_looked_up_by_name_and_by_index_as_the_listing_shows_them_and_a_missing_one_is_null()
+    {
+        await using var net = new NetworkNamespaces();
+        var host = await net.CreateNamespaceAsync("lookup");
+        await host.IpCheckedAsync("link", "add", "cali0123456789a", "type", "veth", "peer", "name", "peer0");
+        await host.IpCheckedAsync("link", "set", "peer0", "up");
+        using var netlink = Open(host);
+        var listed = netlink.ListLinks();
+        var cali = listed.Single(l => l.Name == "cali0123456789a");
+        var peer = listed.Single(l => l.Name == "peer0");
+
+        var found = netlink.GetLinks([LinkKey.ByName("cali0123456789a"), LinkKey.ByIndex(peer.Index), LinkKey.ByName("nosuch0"),
+            LinkKey.ByIndex(999_999), LinkKey.ByName("lo")]);
+
+        Assert.Equal(5, found.Count);
+        AssertSame(cali, found[0]);
+        AssertSame(peer, found[1]);
+        Assert.Null(found[2]);
+        Assert.Null(found[3]);
+        AssertSame(listed.Single(l => l.Name == "lo"), found[4]);
+        Assert.False(found[0]!.IsUp);
+        Assert.True(found[1]!.IsUp);
+
+        static void AssertSame(LinkInfo expected, LinkInfo? actual)
+        {
+            Assert.NotNull(actual);
+            Assert.Equal((expected.Index, expected.Name, expected.IsUp), (actual.Index, actual.Name, actual.IsUp));
+            Assert.Equal(expected.Address, actual.Address);
+        }
+    }
+
+    [Fact]
+    public async Task More_lookups_than_one_datagram_holds_each_get_their_own_answer_in_order()
+    {
+        await using var net = new NetworkNamespaces();
+        var host = await net.CreateNamespaceAsync("lookups");
+        await host.IpCheckedAsync("link", "add", "caliE", "type", "veth", "peer", "name", "peerE");
+        using var netlink = Open(host);
+        var cali = netlink.ListLinks().Single(l => l.Name == "caliE");
+        var keys = Enumerable.Range(0, 3 * RouteNetlink.LookupWindow + 5)
+            .Select(i => (i % 3) switch { 0 => LinkKey.ByName("caliE"), 1 => LinkKey.ByIndex(cali.Index), _ => LinkKey.ByName($"none{i}") }).ToList();
+
+        var found = netlink.GetLinks(keys);
+
+        Assert.Equal(keys.Count, found.Count);
+        for (var i = 0; i < keys.Count; i++)
+        {
+            Assert.Equal(i % 3 == 2 ? null : "caliE", found[i]?.Name);
+        }
+    }
+
+    [Fact]
+    public async Task A_route_lookup_names_the_link_an_address_is_reached_by_and_0_when_none_reaches_it()
+    {
+        await using var net = new NetworkNamespaces();
+        var host = await net.CreateNamespaceAsync("getroute");
+        await host.IpCheckedAsync("link", "add", "eth0", "type", "veth", "peer", "name", "eth0-peer");
+        await host.IpCheckedAsync("link", "set", "eth0-peer", "up");
+        await host.IpCheckedAsync("link", "set", "eth0", "up");
+        await host.IpCheckedAsync("address", "add", "192.168.1.1/24", "dev", "eth0");
+        await host.IpCheckedAsync("-6", "address", "add", "fd01::1/64", "dev", "eth0", "nodad");
+        using var netlink = Open(host);
+        var eth0 = netlink.ListLinks().Single(l => l.Name == "eth0").Index;
+        var addresses = new[] { "192.168.1.2", "10.99.0.1", "fd01::2", "fd99::1" }.Select(IPAddress.Parse).ToList();
+
+        Assert.Equal([eth0, 0, eth0, 0], netlink.GetRouteInterfaces(addresses));
+    }
+
     [Theory]
     [InlineData("10.65.0.7/32", "-4")]
     [InlineData("fd65::7/128", "-6")]
@@ -73,6 +142,33 @@ public sealed class RouteNetlinkTests
 
         Assert.Equal([null], netlink.Execute([new DeleteRoute(route)]));
         Assert.Empty(netlink.ListRoutes(version, Protocol));
+    }
+
+    [Fact]
+    public async Task A_dump_lists_only_the_routes_the_caller_does_not_hold_as_the_kernel_has_them()
+    {
+        await using var net = new NetworkNamespaces();
+        var host = await net.CreateNamespaceAsync("held");
+        await host.IpCheckedAsync("link", "add", "caliF", "type", "veth", "peer", "name", "peerF");
+        await host.IpCheckedAsync("link", "set", "peerF", "up");
+        await host.IpCheckedAsync("link", "set", "caliF", "up");
+        await host.IpCheckedAsync("address", "add", "192.168.1.1/24", "dev", "caliF");
+        using var netlink = Open(host);
+        var index = netlink.ListLinks().Single(l => l.Name == "caliF").Index;
+        var routes = Enumerable.Range(1, 6).Select(i => i % 3 == 0
+            ? new RouteSpec(IPNetwork.Parse($"10.70.0.{i}/32"), index, IPAddress.Parse("192.168.1.2"), false, RouteScope.Universe, Protocol)
+            : new RouteSpec(IPNetwork.Parse($"10.65.0.{i}/32"), index, null, false, RouteScope.Link, Protocol)).ToList();
+        Assert.All(netlink.Execute([.. routes.Select(r => new ReplaceRoute(r))]), r => Assert.Null(r));
+        await host.IpCheckedAsync("route", "add", "10.99.0.1/32", "dev", "caliF", "proto", "static");
+        // Held: the odd ones, as programmed; and one held with another link, which the kernel's is not.
+        var known = new Known([routes[0], routes[2], routes[4] with { InterfaceIndex = 1 }]);
+        var others = new List<RouteSpec> { routes[0] };
+
+        netlink.ListRoutes(IpVersion.V4, Protocol, known, others);
+
+        Assert.True(known.Starts >= 1);
+        Assert.Equal(2, known.Held);
+        Assert.Equal(routes.Where((_, i) => i is 1 or 3 or 4 or 5).OrderBy(r => r.Destination.ToString()), others.OrderBy(r => r.Destination.ToString()));
     }
 
     [Fact]
@@ -175,4 +271,27 @@ public sealed class RouteNetlinkTests
     }
 
     private static RouteNetlink Open(NetNs netns) => NetworkNamespace.Run(netns.Name, RouteNetlink.Open);
+
+    /// <summary>A caller that holds the given routes and says so when asked.</summary>
+    private sealed class Known(IReadOnlyList<RouteSpec> held) : IKnownRoutes
+    {
+        public int Starts { get; private set; }
+
+        public int Held { get; private set; }
+
+        public void DumpStarting() => (Starts, Held) = (Starts + 1, 0);
+
+        public bool Holds(in DumpedRoute route)
+        {
+            foreach (var candidate in held)
+            {
+                if (route.Is(candidate))
+                {
+                    Held++;
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
 }

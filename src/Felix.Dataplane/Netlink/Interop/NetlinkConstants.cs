@@ -69,7 +69,11 @@ internal static class NetlinkConstants
     // <linux/if_link.h>, <linux/if.h>
     public const ushort IFLA_ADDRESS = 1;
     public const ushort IFLA_IFNAME = 3;
+    public const ushort IFLA_EXT_MASK = 29;
     public const uint IFF_UP = 0x1;
+
+    // <linux/rtnetlink.h>: what IFLA_EXT_MASK leaves out of a link message
+    public const uint RTEXT_FILTER_SKIP_STATS = 1 << 3;
 
     // <linux/neighbour.h>
     public const ushort NDA_DST = 1;
