@@ -20,8 +20,9 @@ internal sealed record ApplyResult(bool IpSets, bool Iptables, bool Routes)
 /// the tables stopped using them; when the sets' only change is members of sets already in the
 /// kernel (an endpoint coming or going, a tag changing), no rule depends on it, and that
 /// <c>ipset restore</c> runs alongside the tables' <c>iptables-restore</c> instead of before it.
-/// The routes and interface settings go through netlink, which shares nothing with those processes, so they are applied alongside, on their own (one netlink
-/// socket serves them all, so they take turns). The tables that must read back do so before any of
+/// The routes and interface settings go through netlink, which shares nothing with those
+/// processes, so they are applied alongside, on their own (one netlink socket serves them all, so
+/// they take turns). The tables that must read back do so before any of
 /// them writes (a save fetches every table, so it is cheapest then), and a read-back that is only
 /// due waits while any table has changes to write. Each object keeps its own record of the kernel and
 /// its own retries and read-backs; this class only orders them, reports which part failed and

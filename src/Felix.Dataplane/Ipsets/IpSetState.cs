@@ -35,8 +35,10 @@ internal sealed class IpSetState(string name)
     /// <summary>The kernel refused to destroy it because something uses it; not tried again before this timestamp.</summary>
     public long BlockedUntil { get; set; }
 
-    public bool InStep => Spec is { } spec && Kernel is { } kernel && kernel.Matches(spec) && !NeedsRewrite
-        && PendingAdd.Count == 0 && PendingDelete.Count == 0;
+    /// <summary>The kernel holds the set as wanted (type, family, size), so members can be added and deleted in place.</summary>
+    public bool HeldAsWanted => Spec is { } spec && Kernel is { } kernel && kernel.Matches(spec) && !NeedsRewrite;
+
+    public bool InStep => HeldAsWanted && PendingAdd.Count == 0 && PendingDelete.Count == 0;
 
     /// <summary>
     /// Without a set in the kernel there is nothing to patch: it is built whole, and whatever makes

@@ -79,7 +79,7 @@ public sealed partial class IpSets
                 continue;
             }
             batch.For(name);
-            if (state.Kernel is null || state.NeedsRewrite || !state.Kernel.Matches(spec))
+            if (!state.HeldAsWanted)
             {
                 WriteRewrite(batch, state, spec);
             }

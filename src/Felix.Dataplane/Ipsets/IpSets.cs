@@ -72,8 +72,7 @@ public sealed partial class IpSets
     public bool ChangesOnlyMembers =>
         !_readBackNeeded && !ReadBackDue && _temporaries.Count == 0
         && _dirty.All(n => _sets[n] is var state && (IsBlocked(state)
-            || (state.Spec is { } spec && state.Kernel is { } kernel && kernel.Matches(spec) && !state.NeedsRewrite
-                && !state.Oversized && state.Members.Count <= spec.MaxSize)));
+            || (state.HeldAsWanted && !state.Oversized && state.Members.Count <= state.Spec!.MaxSize)));
 
     /// <summary>Whether the periodic read-back (every refresh interval) is due.</summary>
     public bool ReadBackDue => _clock.GetTimestamp() >= _nextReadBack;

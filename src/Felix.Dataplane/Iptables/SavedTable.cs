@@ -121,12 +121,14 @@ public sealed class SavedTable
         return default;
     }
 
-    private static string Intern(HashSet<string> seen, ReadOnlySpan<char> value) =>
-        seen.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(value, out var known) ? known : Add(seen, value.ToString());
-
-    private static string Add(HashSet<string> seen, string value)
+    private static string Intern(HashSet<string> seen, ReadOnlySpan<char> value)
     {
-        seen.Add(value);
-        return value;
+        if (seen.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(value, out var known))
+        {
+            return known;
+        }
+        var text = value.ToString();
+        seen.Add(text);
+        return text;
     }
 }
