@@ -105,9 +105,9 @@ internal static class StartupBench
                     return;
                 }
             }
-            catch (HttpRequestException)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Net.Sockets.SocketException)
             {
-                // Not listening yet.
+                // Not listening yet; a connection dropped before the request surfaces as a bare SocketException.
             }
             if (run.Process.HasExited)
             {

@@ -147,7 +147,7 @@ public sealed class AgentProcess : IAsyncDisposable
                     return;
                 }
             }
-            catch (HttpRequestException)
+            catch (Exception e) when (IsNotAnsweringYet(e))
             {
                 // Not listening yet.
             }
@@ -174,7 +174,7 @@ public sealed class AgentProcess : IAsyncDisposable
 
                 last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            catch (Exception e) when (IsNotAnsweringYet(e))
             {
                 last = e.Message;
             }
@@ -184,6 +184,15 @@ public sealed class AgentProcess : IAsyncDisposable
 
         throw new TimeoutException($"agent in {Namespace} not ready within {timeout} (last: {last}; exited: {_process.HasExited})\n{Output()}");
     }
+
+    /// <summary>
+    /// What a poll of a port that is not serving yet can throw. The bridge in front of the agent's
+    /// namespace accepts before the agent listens and then drops the connection, which surfaces as a
+    /// bare <see cref="System.Net.Sockets.SocketException"/> ("not connected") rather than an
+    /// <see cref="HttpRequestException"/>.
+    /// </summary>
+    public static bool IsNotAnsweringYet(Exception e) =>
+        e is HttpRequestException or TaskCanceledException or System.Net.Sockets.SocketException or IOException;
 
     /// <summary>A client for the agent's health and metrics ports, which the bridge serves on root <c>127.0.0.1</c>.</summary>
     public static HttpClient CreateHttpClient(TimeSpan timeout) => new() { Timeout = timeout };
