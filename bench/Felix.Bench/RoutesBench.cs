@@ -208,8 +208,11 @@ internal static class RoutesBench
         }
     }
 
+    /// <summary>One conntrack socket for every table, opened where the bench runs: inside its namespace, never the host's.</summary>
+    private static readonly Lazy<ConntrackNetlink> Conntrack = new(ConntrackNetlink.Open);
+
     private static RouteTable NewTable(RouteNetlink netlink) =>
-        new(IpVersion.V4, netlink, new ProcessCommandRunner(TimeProvider.System), new RouteTableMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())),
+        new(IpVersion.V4, netlink, Conntrack.Value, new RouteTableMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())),
             NullLogger.Instance, new RouteTableOptions { RefreshInterval = TimeSpan.Zero, DeviceRouteProtocol = Protocol }, TimeProvider.System);
 
     private static void Check(RouteNetlink netlink, int count)

@@ -25,7 +25,7 @@ ensure_packages() {
 
 # The packages the agent, its tests and the demo use:
 # - etcd for the datastore; iptables, ipset, iproute2 and ping, which the tests inspect state with;
-#   conntrack for the route table's flushes;
+#   conntrack, which the tests fill conntrack tables with and read them back by;
 # - clang and zlib for the Native AOT build; gcc and the kernel headers for the test that checks the
 #   netlink structs against them;
 # - curl for health checks, openssl for the certificates of the TLS tests;

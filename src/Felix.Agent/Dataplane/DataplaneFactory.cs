@@ -60,11 +60,13 @@ internal static partial class DataplaneFactory
         }
 
         var netlink = RouteNetlink.Open();
+        ConntrackNetlink? conntrack = null;
         try
         {
+            conntrack = ConntrackNetlink.Open();
             var routeMetrics = new RouteTableMetrics(metrics);
             var routesLog = loggers.CreateLogger("Felix.Dataplane.Routes");
-            var routeTables = versions.Select(version => new RouteTable(version, netlink, runner, routeMetrics, routesLog,
+            var routeTables = versions.Select(version => new RouteTable(version, netlink, conntrack, routeMetrics, routesLog,
                 new RouteTableOptions { DeviceRouteProtocol = (byte)config.DeviceRouteProtocol, RefreshInterval = Jittered(config.RouteRefreshInterval) },
                 clock)).ToList();
             var interfaces = new InterfaceConfigurator(netlink, new ProcSysctls(), new InterfaceMetrics(metrics), routesLog,
@@ -86,11 +88,12 @@ internal static partial class DataplaneFactory
             var metadataText = metadata?.ToString() ?? "none";
             LogBuilt(log, backend == IptablesBackendKind.Nft ? "nft" : "legacy", families, metadataText);
             return new DataplaneSetup(new DataplaneApplier(ipSets, tables, routeTables, interfaces), managers, endpoints,
-                tagSets, netlink);
+                tagSets, netlink, conntrack);
         }
         catch
         {
             netlink.Dispose();
+            conntrack?.Dispose();
             throw;
         }
     }

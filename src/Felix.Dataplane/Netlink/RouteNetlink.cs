@@ -249,71 +249,17 @@ public sealed class RouteNetlink : IRouteNetlink
 
     /// <summary>Reads a dump's answer into <paramref name="items"/>; whether the kernel flagged it interrupted.</summary>
     private bool ReadDump<T>(uint sequence, MessageDecoder<T> decode, List<T> items)
-        where T : class
-    {
-        var interrupted = false;
-        while (true)
+        where T : class =>
+        NetlinkExchange.ReadDump(_socket, _receive, sequence, message =>
         {
-            var reader = new NetlinkReader(_receive.AsSpan(0, _socket.Receive(_receive)));
-            while (reader.TryRead(out var message))
+            if (decode(message) is { } item)
             {
-                if (message.Header.nlmsg_seq != sequence)
-                {
-                    continue; // An answer to an earlier request that timed out: not ours to read now.
-                }
-                interrupted |= (message.Header.nlmsg_flags & NLM_F_DUMP_INTR) != 0;
-                switch (message.Header.nlmsg_type)
-                {
-                    case NLMSG_DONE:
-                        return interrupted;
-                    case NLMSG_ERROR:
-                        var (errno, text) = RtnetlinkMessages.DecodeError(message);
-                        throw new NetlinkException($"dump refused: {new NetlinkError(errno, Errno.Name(errno), text)}");
-                    default:
-                        if (decode(message) is { } item)
-                        {
-                            items.Add(item);
-                        }
-                        break;
-                }
+                items.Add(item);
             }
-        }
-    }
+        });
 
-    private delegate void AnswerReader(int index, NetlinkMessage message);
-
-    /// <summary>
-    /// Reads until each of <paramref name="count"/> pipelined requests, numbered from
-    /// <paramref name="first"/>, has had its one answer (a message of <paramref name="answerType"/>,
-    /// or <c>NLMSG_ERROR</c>), and hands each to <paramref name="read"/> with its request's place.
-    /// </summary>
-    private void ReadAnswers(int count, uint first, ushort answerType, string what, AnswerReader read)
-    {
-        var pending = count;
-        var seen = new bool[count];
-        try
-        {
-            while (pending > 0)
-            {
-                var reader = new NetlinkReader(_receive.AsSpan(0, _socket.Receive(_receive)));
-                while (reader.TryRead(out var message))
-                {
-                    var index = unchecked((int)(message.Header.nlmsg_seq - first));
-                    if ((message.Header.nlmsg_type != answerType && message.Header.nlmsg_type != NLMSG_ERROR) || index < 0 || index >= count || seen[index])
-                    {
-                        continue;
-                    }
-                    read(index, message);
-                    seen[index] = true;
-                    pending--;
-                }
-            }
-        }
-        catch (MalformedNetlinkException e)
-        {
-            throw new NetlinkException($"the kernel's {what} could not be read: {e.Message}", e);
-        }
-    }
+    private void ReadAnswers(int count, uint first, ushort answerType, string what, AnswerReader read) =>
+        NetlinkExchange.ReadAnswers(_socket, _receive, count, first, answerType, what, read);
 
     private static void ReadLinkEvents(NetlinkSocket socket, ChannelWriter<LinkEvent> events, CancellationToken cancellationToken)
     {

@@ -39,7 +39,7 @@ public sealed partial class RouteTable
             {
                 continue;
             }
-            lastError = await SyncAsync(cancellationToken).ConfigureAwait(false);
+            lastError = Sync();
             if (lastError is null)
             {
                 FailingSince = null;
@@ -55,7 +55,7 @@ public sealed partial class RouteTable
     }
 
     /// <summary>One pass over the dirty destinations; null when nothing was refused.</summary>
-    private async Task<string?> SyncAsync(CancellationToken cancellationToken)
+    private string? Sync()
     {
         if (_dirty.Count == 0 && _flushQueue.Count == 0 && _duplicates.Count == 0)
         {
@@ -84,7 +84,7 @@ public sealed partial class RouteTable
             // What the batch did is unknown: read back before flushing or adding anything.
             return error;
         }
-        again.AddRange(await FlushAsync(cancellationToken).ConfigureAwait(false));
+        again.AddRange(FlushConntrack());
         var second = new RouteBatch();
         foreach (var state in again.Distinct().Where(s => _dirty.Contains(s.Destination)).OrderBy(s => s.Destination, NetworkOrder.Instance))
         {
@@ -301,19 +301,18 @@ public sealed partial class RouteTable
     /// <summary>A delete that succeeded, or found the route (ESRCH) or its link (ENODEV) already gone.</summary>
     private static bool IsGone(NetlinkError? result) => result?.Errno is null or NetlinkError.NoSuchProcess or NetlinkError.NoSuchDevice;
 
-    /// <summary>Flushes the conntrack entries of queued addresses, oldest first; returns the states now free to be routed.</summary>
-    private async Task<List<RouteState>> FlushAsync(CancellationToken cancellationToken)
+    /// <summary>Flushes the conntrack entries of queued addresses, oldest first, in one listing; returns the states now free to be routed.</summary>
+    private List<RouteState> FlushConntrack()
     {
         var flushed = new List<RouteState>();
-        while (flushed.Count < _options.MaxConntrackFlushesPerApply && _flushQueue.TryPeek(out var destination))
+        while (flushed.Count < _options.MaxConntrackFlushesPerApply && _flushQueue.TryDequeue(out var destination))
         {
-            // A failure is logged by the flusher; the address is routed anew all the same, as an old flow is less harm than no route.
-            await _conntrack.FlushAsync(_version, destination.BaseAddress, cancellationToken).ConfigureAwait(false);
-            _flushQueue.Dequeue();
             var state = _routes[destination];
             state.FlushPending = false;
             flushed.Add(state);
         }
+        // A failure is logged by the flusher; the addresses are routed anew all the same, as an old flow is less harm than no route.
+        _conntrack.Flush(_version, [.. flushed.Select(s => s.Destination.BaseAddress)]);
         return flushed;
     }
 

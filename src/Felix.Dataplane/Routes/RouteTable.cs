@@ -68,11 +68,11 @@ public sealed partial class RouteTable
     private long _nextReadBack;
     private bool _adopted;
 
-    public RouteTable(IpVersion version, IRouteNetlink netlink, ICommandRunner conntrackRunner, RouteTableMetrics metrics,
+    public RouteTable(IpVersion version, IRouteNetlink netlink, IConntrackNetlink conntrack, RouteTableMetrics metrics,
         ILogger logger, RouteTableOptions options, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(netlink);
-        ArgumentNullException.ThrowIfNull(conntrackRunner);
+        ArgumentNullException.ThrowIfNull(conntrack);
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(logger);
         ArgumentNullException.ThrowIfNull(options);
@@ -86,7 +86,7 @@ public sealed partial class RouteTable
         _netlink = netlink;
         _routesByBytes = _routes.GetAlternateLookup<DestinationBytes>();
         _known = new KnownRoutes(this);
-        _conntrack = new ConntrackFlusher(conntrackRunner, logger, options.ConntrackTimeout);
+        _conntrack = new ConntrackFlusher(conntrack, logger);
         _metrics = metrics.For(version);
         _logger = logger;
         _options = options;

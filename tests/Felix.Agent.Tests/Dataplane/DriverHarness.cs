@@ -76,6 +76,9 @@ internal sealed class DriverHarness : IAsyncDisposable
 
     public HostCommands Commands { get; } = new();
 
+    /// <summary>The host's conntrack table, flushed over netlink.</summary>
+    public FakeConntrack Conntrack { get; } = new();
+
     public FakeRouteNetlink Netlink { get; } = new();
 
     public FakeSysctls Sysctls { get; }
@@ -230,7 +233,7 @@ internal sealed class DriverHarness : IAsyncDisposable
             managers.Add(new PolicyManager(new PolicyRenderer(version, policy), filter, nat));
         }
         var routeMetrics = new RouteTableMetrics(metrics);
-        var routeTables = versions.Select(version => new RouteTable(version, _netlink, Commands, routeMetrics, Log,
+        var routeTables = versions.Select(version => new RouteTable(version, _netlink, Conntrack, routeMetrics, Log,
             new RouteTableOptions { MaxAttempts = 1, RefreshInterval = TimeSpan.Zero }, Clock)).ToList();
         var interfaces = new InterfaceConfigurator(_netlink, Sysctls, new InterfaceMetrics(metrics), Log,
             new InterfaceConfiguratorOptions { Ipv6Support = ipv6, RouteLocalnet = true, RefreshInterval = TimeSpan.Zero }, Clock);
@@ -241,6 +244,6 @@ internal sealed class DriverHarness : IAsyncDisposable
             managers.Add(new RemoteRouteManager(routeTables[0]));
         }
         return new DataplaneSetup(new DataplaneApplier(ipSets, tables, routeTables, interfaces), managers, endpoints,
-            (IpSetManager)managers[0], _netlink);
+            (IpSetManager)managers[0], _netlink, Conntrack);
     }
 }

@@ -10,7 +10,7 @@ internal sealed record HostRun(string Program, string FirstLine, string Input, b
 /// <summary>
 /// The programs of one fake host behind one <see cref="ICommandRunner"/>, as the dataplane's single
 /// runner sees them: <c>ipset</c> goes to <see cref="FakeIpset"/>, <c>ip[6]tables-*</c> to
-/// <see cref="FakeIptables"/>, <c>conntrack</c> to <see cref="FakeConntrack"/>. Every run is
+/// <see cref="FakeIptables"/>. Every run is
 /// recorded in order, so a test can say which write came before which.
 /// <para>
 /// It also plays the one thing the two fakes cannot know of each other, the kernel's references
@@ -37,8 +37,6 @@ internal sealed partial class HostCommands : ICommandRunner
 
     public FakeIptables Iptables { get; }
 
-    public FakeConntrack Conntrack { get; } = new();
-
     /// <summary>Awaited before each run is passed on: a test holds an apply in flight here.</summary>
     public Func<Command, Task>? BeforeRun { get; set; }
 
@@ -64,7 +62,6 @@ internal sealed partial class HostCommands : ICommandRunner
         ICommandRunner target = program switch
         {
             "ipset" => Ipset,
-            "conntrack" => Conntrack,
             _ when program.StartsWith("iptables", StringComparison.Ordinal) || program.StartsWith("ip6tables", StringComparison.Ordinal) => Iptables,
             _ => throw new CommandException($"cannot run {command.FileName}: No such file or directory"),
         };

@@ -1,33 +1,30 @@
 using System.Net;
 using System.Net.Sockets;
-using Felix.Dataplane.Exec;
+using Felix.Dataplane.Netlink;
 
 namespace Felix.Dataplane.Tests.Fakes;
 
 /// <summary>
-/// A semantic fake of the <c>conntrack</c> tool behind <see cref="ICommandRunner"/>, for
-/// <c>conntrack --family ipv4|ipv6 --delete --orig-src|--orig-dst|--reply-src|--reply-dst ADDRESS</c>
-/// over a table of flows, with conntrack-tools 1.4.7's exit codes and messages: exit 0 and
-/// "N flow entries have been deleted." when some matched, exit 1 and "0 flow entries have been
-/// deleted." when none did. Any other program throws <see cref="CommandException"/>, as the real
-/// runner does for a program it cannot start; other conntrack arguments exit 2.
+/// A semantic fake of the kernel's conntrack table behind <see cref="IConntrackNetlink"/>: a flush
+/// deletes every flow of the family one of whose four addresses is flushed, as the real one does
+/// from its listing. Tests can make the listing fail (a socket error) or the kernel refuse some
+/// deletes, which then stay in the table.
 /// </summary>
-public sealed class FakeConntrack : ICommandRunner
+public sealed class FakeConntrack : IConntrackNetlink
 {
-    private const string Banner = "conntrack v1.4.7 (conntrack-tools): ";
-
     private readonly Lock _gate = new();
     private readonly List<ConntrackFlow> _flows = [];
-    private readonly List<Command> _calls = [];
-    private int _failures;
+    private readonly List<(IpVersion Family, IReadOnlyList<IPAddress> Addresses)> _calls = [];
+    private int _refusals;
 
-    /// <summary>Whether the program is installed; false: every run throws <see cref="CommandException"/>.</summary>
-    public bool Installed { get; set; } = true;
+    /// <summary>When set, every flush throws as a failed socket would, deleting nothing.</summary>
+    public string? Failure { get; set; }
 
-    /// <summary>Runs before each command is looked at, with it (a test's timeline).</summary>
-    public Action<Command>? OnRun { get; set; }
+    /// <summary>Runs at each flush, before it is looked at, with its family and addresses (a test's timeline).</summary>
+    public Action<IpVersion, IReadOnlyCollection<IPAddress>>? OnFlush { get; set; }
 
-    public IReadOnlyList<Command> Calls
+    /// <summary>Every flush, in order: its family and the addresses it was asked for.</summary>
+    public IReadOnlyList<(IpVersion Family, IReadOnlyList<IPAddress> Addresses)> Calls
     {
         get
         {
@@ -58,60 +55,51 @@ public sealed class FakeConntrack : ICommandRunner
         }
     }
 
-    /// <summary>The next <paramref name="count"/> runs exit 1 with an error other than "0 flow entries", changing nothing.</summary>
-    public void FailNext(int count)
+    /// <summary>The kernel refuses to delete the next <paramref name="count"/> matching flows (EBUSY); they stay.</summary>
+    public void RefuseNext(int count)
     {
         lock (_gate)
         {
-            _failures = count;
+            _refusals = count;
         }
     }
 
-    public Task<CommandResult> RunAsync(Command command, CancellationToken cancellationToken)
+    public ConntrackDeletion DeleteFlows(IpVersion family, IReadOnlyCollection<IPAddress> addresses)
     {
-        ArgumentNullException.ThrowIfNull(command);
-        OnRun?.Invoke(command);
-        // As the real runner: a cancelled run is killed and reported as cancelled.
-        cancellationToken.ThrowIfCancellationRequested();
+        ArgumentNullException.ThrowIfNull(addresses);
+        OnFlush?.Invoke(family, addresses);
         lock (_gate)
         {
-            _calls.Add(command);
-            if (Path.GetFileName(command.FileName) != "conntrack" || !Installed)
+            _calls.Add((family, [.. addresses]));
+            if (Failure is { } failure)
             {
-                throw new CommandException($"cannot run {command.FileName}: No such file or directory");
+                throw new NetlinkException(failure);
             }
-            if (_failures > 0)
+            var addressFamily = family == IpVersion.V4 ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6;
+            var flushed = addresses.ToHashSet();
+            var (deleted, refused) = (0, 0);
+            foreach (var flow in _flows.Where(f => f.OrigSource.AddressFamily == addressFamily && f.Addresses.Any(flushed.Contains)).ToList())
             {
-                _failures--;
-                return Result(1, $"{Banner}Operation failed: Device or resource busy");
+                if (_refusals > 0)
+                {
+                    _refusals--;
+                    refused++;
+                    continue;
+                }
+                _flows.Remove(flow);
+                deleted++;
             }
-            var arguments = command.Arguments;
-            if (arguments.Count != 5 || arguments[0] != "--family" || arguments[2] != "--delete"
-                || arguments[1] is not ("ipv4" or "ipv6") || !IPAddress.TryParse(arguments[4], out var address))
-            {
-                return Result(2, $"{Banner}FakeConntrack does not model: {command}");
-            }
-            var family = arguments[1] == "ipv4" ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6;
-            Func<ConntrackFlow, IPAddress>? field = arguments[3] switch
-            {
-                "--orig-src" => f => f.OrigSource,
-                "--orig-dst" => f => f.OrigDestination,
-                "--reply-src" => f => f.ReplySource,
-                "--reply-dst" => f => f.ReplyDestination,
-                _ => null,
-            };
-            if (field is null)
-            {
-                return Result(2, $"{Banner}FakeConntrack does not model: {command}");
-            }
-            var deleted = _flows.RemoveAll(f => f.OrigSource.AddressFamily == family && field(f).Equals(address));
-            return Result(deleted > 0 ? 0 : 1, $"{Banner}{deleted} flow entries have been deleted.");
+            return new ConntrackDeletion(deleted, refused, refused > 0 ? new NetlinkError(16, "EBUSY", null) : null);
         }
     }
 
-    private static Task<CommandResult> Result(int exitCode, string stderr) =>
-        Task.FromResult(new CommandResult(exitCode, string.Empty, stderr + "\n", TimeSpan.Zero));
+    public void Dispose()
+    {
+    }
 }
 
 /// <summary>A conntrack entry: its original and reply tuples' addresses, and a test's label.</summary>
-public sealed record ConntrackFlow(IPAddress OrigSource, IPAddress OrigDestination, IPAddress ReplySource, IPAddress ReplyDestination, string Tag);
+public sealed record ConntrackFlow(IPAddress OrigSource, IPAddress OrigDestination, IPAddress ReplySource, IPAddress ReplyDestination, string Tag)
+{
+    public IEnumerable<IPAddress> Addresses => [OrigSource, OrigDestination, ReplySource, ReplyDestination];
+}

@@ -1,63 +1,68 @@
 using System.Net;
-using Felix.Dataplane.Exec;
 using Felix.Dataplane.Routes;
 using Felix.Dataplane.Tests.Fakes;
-using Microsoft.Extensions.Logging.Abstractions;
+using Felix.Dataplane.Tests.Ipsets;
+using Microsoft.Extensions.Logging;
 
 namespace Felix.Dataplane.Tests.Routes;
 
-/// <summary>The four directions of one address's flush run at once, each with its own retries and verdict.</summary>
+/// <summary>One flush per batch of addresses, its verdict, and what it logs.</summary>
 public sealed class ConntrackFlusherTests
 {
-    private static readonly IPAddress Address = IPAddress.Parse("10.0.0.7");
-
     [Fact]
-    public async Task The_four_directions_are_all_started_before_any_of_them_finishes()
-    {
-        var runner = new HeldRunner();
-        var flusher = new ConntrackFlusher(runner, NullLogger.Instance, TimeSpan.FromSeconds(5));
-
-        var flush = flusher.FlushAsync(IpVersion.V4, Address, CancellationToken.None);
-
-        Assert.Equal(["--orig-src", "--orig-dst", "--reply-src", "--reply-dst"], runner.Started.Select(c => c.Arguments[3]));
-        Assert.False(flush.IsCompleted);
-        runner.ReleaseAll(new CommandResult(1, string.Empty, "conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.\n", TimeSpan.Zero));
-        Assert.True(await flush);
-    }
-
-    [Fact]
-    public async Task A_direction_that_cannot_run_fails_the_flush_and_the_others_still_run()
+    public void Every_flow_naming_an_address_goes_in_one_flush_whichever_direction_and_no_other()
     {
         var conntrack = new FakeConntrack();
-        conntrack.OnRun = command =>
-        {
-            if (command.Arguments[3] == "--orig-src")
-            {
-                throw new CommandException("cannot run conntrack: injected");
-            }
-        };
-        var flusher = new ConntrackFlusher(conntrack, NullLogger.Instance, TimeSpan.FromSeconds(5));
+        conntrack.AddFlow(Ip("10.65.0.1"), Ip("10.0.0.9"), tag: "opened");
+        conntrack.AddFlow(Ip("10.0.0.9"), Ip("10.96.0.10"), replySource: Ip("10.65.0.2"), tag: "DNATed to");
+        conntrack.AddFlow(Ip("10.0.0.9"), Ip("10.0.0.8"), replyDestination: Ip("10.65.0.1"), tag: "SNATed to");
+        conntrack.AddFlow(Ip("10.65.0.3"), Ip("10.0.0.9"), tag: "other");
+        var log = new ListLogger();
 
-        Assert.False(await flusher.FlushAsync(IpVersion.V4, Address, CancellationToken.None));
+        Assert.True(new ConntrackFlusher(conntrack, log).Flush(IpVersion.V4, [Ip("10.65.0.1"), Ip("10.65.0.2")]));
 
-        Assert.Equal(["--orig-dst", "--reply-src", "--reply-dst"], conntrack.Calls.Select(c => c.Arguments[3]));
+        Assert.Equal(["other"], conntrack.Flows.Select(f => f.Tag));
+        Assert.Single(conntrack.Calls);
+        Assert.DoesNotContain(log.Entries, e => e.Level >= LogLevel.Warning);
     }
 
-    /// <summary>Holds every run until the test releases them.</summary>
-    private sealed class HeldRunner : ICommandRunner
+    [Fact]
+    public void No_addresses_is_no_flush()
     {
-        private readonly List<TaskCompletionSource<CommandResult>> _held = [];
+        var conntrack = new FakeConntrack();
 
-        public List<Command> Started { get; } = [];
+        Assert.True(new ConntrackFlusher(conntrack, new ListLogger()).Flush(IpVersion.V4, []));
 
-        public Task<CommandResult> RunAsync(Command command, CancellationToken cancellationToken)
-        {
-            Started.Add(command);
-            var held = new TaskCompletionSource<CommandResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _held.Add(held);
-            return held.Task;
-        }
-
-        public void ReleaseAll(CommandResult result) => _held.ForEach(h => h.SetResult(result));
+        Assert.Empty(conntrack.Calls);
     }
+
+    [Fact]
+    public void A_long_list_of_addresses_is_logged_by_its_first_five_and_a_count()
+    {
+        var conntrack = new FakeConntrack { Failure = "socket gone" };
+        var log = new ListLogger();
+        IPAddress[] addresses = [.. Enumerable.Range(1, 8).Select(i => Ip($"10.65.0.{i}"))];
+
+        Assert.False(new ConntrackFlusher(conntrack, log).Flush(IpVersion.V4, addresses));
+
+        var line = Assert.Single(log.Entries).Message;
+        Assert.Contains("10.65.0.1, 10.65.0.2, 10.65.0.3, 10.65.0.4, 10.65.0.5 and 3 more", line, StringComparison.Ordinal);
+        Assert.EndsWith("socket gone", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_refusal_fails_the_flush_with_the_kernels_reason()
+    {
+        var conntrack = new FakeConntrack();
+        conntrack.AddFlow(Ip("fd00::1"), Ip("fd00::9"));
+        conntrack.RefuseNext(1);
+        var log = new ListLogger();
+
+        Assert.False(new ConntrackFlusher(conntrack, log).Flush(IpVersion.V6, [Ip("fd00::1")]));
+
+        Assert.Contains("EBUSY", Assert.Single(log.Entries, e => e.Level == LogLevel.Error).Message, StringComparison.Ordinal);
+        Assert.Single(conntrack.Flows);
+    }
+
+    private static IPAddress Ip(string text) => IPAddress.Parse(text);
 }

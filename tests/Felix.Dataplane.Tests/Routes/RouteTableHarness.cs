@@ -26,7 +26,7 @@ internal sealed class RouteTableHarness
     {
         Netlink.AfterExecute = (requests, results) =>
             Timeline.AddRange(requests.Select((r, i) => results[i] is { } error ? $"{Show(r)} -> {error.Name}" : Show(r)));
-        Conntrack.OnRun = command => Timeline.Add(command.ToString());
+        Conntrack.OnFlush = (family, addresses) => Timeline.Add($"conntrack IPv{(int)family} {string.Join(' ', addresses)}");
     }
 
     public FakeRouteNetlink Netlink { get; } = new();
@@ -37,7 +37,7 @@ internal sealed class RouteTableHarness
 
     public ListLogger Log { get; } = new();
 
-    /// <summary>Every request executed (with its error, if refused) and every conntrack run, in order.</summary>
+    /// <summary>Every request executed (with its error, if refused) and every conntrack flush, in order.</summary>
     public List<string> Timeline { get; } = [];
 
     public RouteTable NewTable(IpVersion version = IpVersion.V4, RouteTableOptions? options = null) =>

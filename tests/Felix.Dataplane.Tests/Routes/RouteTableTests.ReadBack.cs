@@ -66,8 +66,7 @@ public sealed partial class RouteTableTests
         Assert.Equal(
             [$"add 10.65.0.1/32 dev {cali1} scope link proto 80", $"delete 10.65.0.9/32 dev {cali9} scope link proto 80",
                 $"delete 172.16.0.0/16 dev {eth0} scope link proto 80",
-                "conntrack --family ipv4 --delete --orig-src 10.65.0.9", "conntrack --family ipv4 --delete --orig-dst 10.65.0.9",
-                "conntrack --family ipv4 --delete --reply-src 10.65.0.9", "conntrack --family ipv4 --delete --reply-dst 10.65.0.9"],
+                "conntrack IPv4 10.65.0.9"],
             steps);
         Assert.All(foreign, route => Assert.Equal(route, _harness.Netlink.Route(route.Destination)));
     }
@@ -124,8 +123,7 @@ public sealed partial class RouteTableTests
         Assert.Equal(
             [$"add 10.65.0.1/32 dev {cali1} scope link proto 80", $"replace 10.65.0.2/32 dev {cali1} scope link proto 80",
                 $"delete 10.65.0.3/32 dev {cali2} scope link proto 80",
-                "conntrack --family ipv4 --delete --orig-src 10.65.0.3", "conntrack --family ipv4 --delete --orig-dst 10.65.0.3",
-                "conntrack --family ipv4 --delete --reply-src 10.65.0.3", "conntrack --family ipv4 --delete --reply-dst 10.65.0.3"],
+                "conntrack IPv4 10.65.0.3"],
             steps);
         Assert.Contains(_harness.Log.Entries, e => e.Level == LogLevel.Warning
             && e.Message == "routes (IPv4): read-back found 3 destinations changed by someone else (10.65.0.1/32, 10.65.0.2/32, 10.65.0.3/32); repairing");
@@ -162,7 +160,7 @@ public sealed partial class RouteTableTests
 
         Assert.Equal(2, _harness.Netlink.ListRoutesCalls);
         Assert.Equal(["10.65.0.5/32 dev 2 scope link proto 80", "10.65.0.6/32 dev 2 scope link proto 80"], _harness.OurRoutes());
-        Assert.Equal(4, _harness.Conntrack.Calls.Select(c => c.Arguments[^1]).Distinct().Count());
+        Assert.Equal(4, _harness.Conntrack.Calls.SelectMany(c => c.Addresses).Distinct().Count());
         Assert.Equal(1, _harness.Metric("felix_netlink_errors{errno=\"socket\"}"));
         Assert.Contains(_harness.Log.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("attempt 1 of 3", StringComparison.Ordinal));
         Assert.Null(table.FailingSince);

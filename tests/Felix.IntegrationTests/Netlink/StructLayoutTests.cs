@@ -23,6 +23,7 @@ public sealed class StructLayoutTests
         ("ifinfomsg", "linux/rtnetlink.h"),
         ("ndmsg", "linux/neighbour.h"),
         ("timeval", "sys/time.h"),
+        ("nfgenmsg", "linux/netfilter/nfnetlink.h"),
     ];
 
     [Fact]

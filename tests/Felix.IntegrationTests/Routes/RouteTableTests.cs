@@ -12,7 +12,7 @@ using Prometheus;
 namespace Felix.IntegrationTests.Routes;
 
 /// <summary>
-/// <see cref="RouteTable"/> with the real netlink, link events and <c>conntrack</c>, inside a host
+/// <see cref="RouteTable"/> with the real netlink, link events and conntrack, inside a host
 /// namespace: the host reaches a workload once its route is programmed, a restart sends no request,
 /// routes of other protocols stay (also to a claimed destination), a recreated interface gets its route back from the link event,
 /// a moved address loses its flows, remote routes go via their host's address or wait when
@@ -20,7 +20,7 @@ namespace Felix.IntegrationTests.Routes;
 /// and a route deleted or moved by hand is put back by the periodic read-back (Repair).
 /// What the fake kernel of the unit tests copies is checked here against the real one.
 /// </summary>
-public sealed partial class RouteTableTests
+public sealed partial class RouteTableTests : IDisposable
 {
     private static readonly RouteTableOptions Quick = new()
     {
@@ -33,9 +33,16 @@ public sealed partial class RouteTableTests
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
     private readonly RecordingLogger<RouteTable> _log = new();
 
+    private readonly List<ConntrackNetlink> _conntrack = [];
+
     public RouteTableTests()
     {
         Require.Root();
+    }
+
+    public void Dispose()
+    {
+        _conntrack.ForEach(c => c.Dispose());
     }
 
     [Theory]
@@ -264,9 +271,12 @@ public sealed partial class RouteTableTests
         await host.IpCheckedAsync("link", "set", name, "up");
     }
 
-    private RouteTable New(IRouteNetlink netlink, IpVersion version, NetNs host, RouteTableOptions? options = null) =>
-        new(version, netlink, new NamespacedCommandRunner(host), new RouteTableMetrics(Metrics.WithCustomRegistry(_registry)), _log, options ?? Quick,
-            TimeProvider.System);
+    private RouteTable New(IRouteNetlink netlink, IpVersion version, NetNs host, RouteTableOptions? options = null)
+    {
+        var conntrack = NetworkNamespace.Run(host.Name, ConntrackNetlink.Open);
+        _conntrack.Add(conntrack);
+        return new(version, netlink, conntrack, new RouteTableMetrics(Metrics.WithCustomRegistry(_registry)), _log, options ?? Quick, TimeProvider.System);
+    }
 
     /// <summary>Proxy ARP/NDP and the neighbour entry, so the workload's replies come back; the route is the table's.</summary>
     private void ConfigureInterface(NetNs host, IRouteNetlink netlink, Workload workload)
