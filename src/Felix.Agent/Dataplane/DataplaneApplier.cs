@@ -81,7 +81,11 @@ internal sealed class DataplaneApplier(
         interfaces.OnLinkEvent(linkEvent);
     }
 
-    public async Task<ApplyResult> ApplyAsync(CancellationToken cancellationToken)
+    public Task<ApplyResult> ApplyAsync(CancellationToken cancellationToken) => ApplyAsync(CancellationToken.None, cancellationToken);
+
+    /// <param name="readBackInterrupt">Signalled when new input waits: an iptables read-back run only because all was idle stops for it.</param>
+    /// <param name="cancellationToken">Cancels the programs run and the waits between attempts.</param>
+    public async Task<ApplyResult> ApplyAsync(CancellationToken readBackInterrupt, CancellationToken cancellationToken)
     {
         var routes = Task.Run(() => ApplyRoutesAsync(cancellationToken), cancellationToken);
         foreach (var table in tables)
@@ -95,7 +99,7 @@ internal sealed class DataplaneApplier(
         foreach (var table in tables)
         {
             var othersWriting = tables.Any(t => t != table && t.HasChangesToWrite);
-            if (!await table.ApplyAsync(othersWriting, cancellationToken))
+            if (!await table.ApplyAsync(othersWriting, readBackInterrupt, cancellationToken))
             {
                 tablesOk = false;
                 table.RequestReadBack();

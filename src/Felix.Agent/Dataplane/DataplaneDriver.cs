@@ -173,7 +173,16 @@ internal sealed partial class DataplaneDriver : BackgroundService
             manager.CompleteDeferredWork();
         }
         // Not cancellable: SIGTERM lets an apply in flight finish rather than leave a half-written batch.
-        var result = await dataplane.Applier.ApplyAsync(CancellationToken.None);
+        // Only an idle table's periodic read-back gives way, to input that arrives meanwhile.
+        ApplyResult result;
+        using (var newInput = new CancellationTokenSource())
+        using (var applied = new CancellationTokenSource())
+        {
+            var watch = SignalNewInputAsync(newInput, applied.Token);
+            result = await dataplane.Applier.ApplyAsync(newInput.Token, CancellationToken.None);
+            await applied.CancelAsync();
+            await watch;
+        }
         var elapsed = _clock.GetElapsedTime(_lastApply);
         Applies++;
         _metrics.ApplyTime.Observe(elapsed.TotalSeconds);
@@ -204,6 +213,22 @@ internal sealed partial class DataplaneDriver : BackgroundService
             dataplane.Endpoints.ReportStatus(_statusReporter);
         }
         ReportHealth();
+    }
+
+    /// <summary>Signals <paramref name="newInput"/> once input is waiting to be read, until <paramref name="stop"/>.</summary>
+    private async Task SignalNewInputAsync(CancellationTokenSource newInput, CancellationToken stop)
+    {
+        try
+        {
+            if (await _inputs.WaitToReadAsync(stop))
+            {
+                await newInput.CancelAsync();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The apply ended first.
+        }
     }
 
     private bool FailedTooLong(DataplaneSetup dataplane)

@@ -8,6 +8,7 @@ public sealed class IptablesMetrics
     private readonly Counter _restoreCalls;
     private readonly Counter _restoreErrors;
     private readonly Counter _saveCalls;
+    private readonly Counter _savesInterrupted;
     private readonly Counter _linesExecuted;
     private readonly Gauge _chains;
     private readonly Gauge _rules;
@@ -19,6 +20,8 @@ public sealed class IptablesMetrics
         _restoreCalls = metrics.CreateCounter("felix_iptables_restore_calls", "iptables-restore runs.", labels);
         _restoreErrors = metrics.CreateCounter("felix_iptables_restore_errors", "iptables-restore runs that failed.", labels);
         _saveCalls = metrics.CreateCounter("felix_iptables_save_calls", "iptables-save runs (read-backs).", labels);
+        _savesInterrupted = metrics.CreateCounter("felix_iptables_saves_interrupted",
+            "Periodic read-backs stopped part-way to let a new change be written first; they run again once nothing waits.", labels);
         _linesExecuted = metrics.CreateCounter("felix_iptables_lines_executed", "Rule and chain lines sent to iptables-restore.", labels);
         _chains = metrics.CreateGauge("felix_iptables_chains", "felix chains programmed.", labels);
         _rules = metrics.CreateGauge("felix_iptables_rules", "Rules in felix chains and felix hooks programmed.", labels);
@@ -29,10 +32,10 @@ public sealed class IptablesMetrics
         string[] values = [version == IpVersion.V4 ? "4" : "6", table.ToRestoreName()];
         return new Labelled(
             _restoreCalls.WithLabels(values), _restoreErrors.WithLabels(values), _saveCalls.WithLabels(values),
-            _linesExecuted.WithLabels(values), _chains.WithLabels(values), _rules.WithLabels(values));
+            _savesInterrupted.WithLabels(values), _linesExecuted.WithLabels(values), _chains.WithLabels(values), _rules.WithLabels(values));
     }
 
     internal sealed record Labelled(
         Counter.Child RestoreCalls, Counter.Child RestoreErrors, Counter.Child SaveCalls,
-        Counter.Child LinesExecuted, Gauge.Child Chains, Gauge.Child Rules);
+        Counter.Child SavesInterrupted, Counter.Child LinesExecuted, Gauge.Child Chains, Gauge.Child Rules);
 }

@@ -16,7 +16,17 @@ public sealed partial class IptablesTable
     /// <inheritdoc cref="ApplyAsync(CancellationToken)"/>
     /// <param name="othersWriting">Another table has changes to write in this apply: a read-back that is only due waits for them.</param>
     /// <param name="cancellationToken">Cancels a wait between attempts and the programs run.</param>
-    public async Task<bool> ApplyAsync(bool othersWriting, CancellationToken cancellationToken)
+    public Task<bool> ApplyAsync(bool othersWriting, CancellationToken cancellationToken) =>
+        ApplyAsync(othersWriting, CancellationToken.None, cancellationToken);
+
+    /// <inheritdoc cref="ApplyAsync(bool, CancellationToken)"/>
+    /// <param name="othersWriting">Another table has changes to write in this apply: a read-back that is only due waits for them.</param>
+    /// <param name="readBackInterrupt">
+    /// Signalled when a new change is waiting: a periodic read-back run only because the table was
+    /// idle stops (its save is killed) and the apply returns at once, in step, still due to read back.
+    /// </param>
+    /// <param name="cancellationToken">Cancels a wait between attempts and the programs run.</param>
+    public async Task<bool> ApplyAsync(bool othersWriting, CancellationToken readBackInterrupt, CancellationToken cancellationToken)
     {
         string? lastError = null;
         RestoreBatch? lastBatch = null;
@@ -27,9 +37,19 @@ public sealed partial class IptablesTable
             {
                 await Task.Delay(Backoff(attempt - 1), _clock, cancellationToken).ConfigureAwait(false);
             }
-            if (ShouldReadBack(othersWriting) && !await TryReadBackAsync(cancellationToken).ConfigureAwait(false))
+            if (ShouldReadBack(othersWriting, out var interruptible))
             {
-                continue;
+                var readBack = interruptible
+                    ? await TryInterruptibleReadBackAsync(readBackInterrupt, cancellationToken).ConfigureAwait(false)
+                    : await TryReadBackAsync(cancellationToken).ConfigureAwait(false);
+                if (readBack is null)
+                {
+                    return true;
+                }
+                if (readBack == false)
+                {
+                    continue;
+                }
             }
             var batch = BuildBatch();
             if (batch.IsEmpty)
@@ -260,6 +280,9 @@ public sealed partial class IptablesTable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Tool} refused the {Table} batch {Attempts} times; last error: {Error}; around the refused line: {Lines}")]
     private static partial void LogRefused(ILogger logger, string tool, string table, int attempts, string error, string lines);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "iptables {Table} (IPv{Version}): periodic read-back stopped to write a new change first")]
+    private static partial void LogReadBackInterrupted(ILogger logger, string table, int version);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading back with {Tool} failed: {Error}")]
     private static partial void LogReadBackFailed(ILogger logger, string tool, string error);

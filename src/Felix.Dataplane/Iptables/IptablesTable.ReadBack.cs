@@ -18,10 +18,12 @@ public sealed partial class IptablesTable
     /// A due read-back waits while there are changes to write — here, or in another table when
     /// <paramref name="othersWriting"/>: with nft it costs seconds at scale, and the change should
     /// not wait for it. It goes ahead once nothing is waiting, or when it is overdue by a whole
-    /// refresh interval under constant churn.
+    /// refresh interval under constant churn. One that went ahead only because nothing was waiting
+    /// may be <paramref name="interruptible"/>: stopped if a change arrives while it runs.
     /// </summary>
-    private bool ShouldReadBack(bool othersWriting)
+    private bool ShouldReadBack(bool othersWriting, out bool interruptible)
     {
+        interruptible = false;
         if (_readBackNeeded)
         {
             return true;
@@ -32,7 +34,35 @@ public sealed partial class IptablesTable
         }
         var idle = _dirty.Count == 0 && !_hooksDirty && !othersWriting;
         var overdueBy = (_clock.GetTimestamp() - _nextReadBack) / (double)_clock.TimestampFrequency;
-        return idle || (_options.RefreshInterval > TimeSpan.Zero && overdueBy >= _options.RefreshInterval.TotalSeconds);
+        var overdue = _options.RefreshInterval > TimeSpan.Zero && overdueBy >= _options.RefreshInterval.TotalSeconds;
+        interruptible = idle && !overdue;
+        return idle || overdue;
+    }
+
+    /// <summary>
+    /// A periodic read-back that a new change may stop: at 10k endpoints an <c>iptables-nft-save</c>
+    /// takes 1.5 s or more, and a change arriving just after it starts would wait all that time.
+    /// A save only reads, so killing it loses nothing; the table stays due and reads back at the
+    /// next apply with nothing waiting, or unstoppably once overdue by a refresh interval. Null when
+    /// it was interrupted, else whether it succeeded.
+    /// </summary>
+    private async Task<bool?> TryInterruptibleReadBackAsync(CancellationToken interrupt, CancellationToken cancellationToken)
+    {
+        if (!interrupt.IsCancellationRequested)
+        {
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, interrupt);
+            try
+            {
+                return await TryReadBackAsync(either.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (interrupt.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                // Interrupted: counted below.
+            }
+        }
+        _metrics.SavesInterrupted.Inc();
+        LogReadBackInterrupted(_logger, _tableName, (int)_commands.Version);
+        return null;
     }
 
     /// <summary>Reads back what is programmed and marks for repair whatever differs from the desired state.</summary>

@@ -25,6 +25,9 @@ internal sealed record HarnessOptions
     public bool RemoteWorkloadRoutes { get; init; }
 
     public DriverOptions Driver { get; init; } = new();
+
+    /// <summary>The iptables tables' periodic read-back; zero (none) unless a test is about it.</summary>
+    public TimeSpan IptablesRefreshInterval { get; init; }
 }
 
 /// <summary>
@@ -227,7 +230,7 @@ internal sealed class DriverHarness : IAsyncDisposable
         {
             var commands = new IptablesCommands(version, IptablesBackendKind.Nft, 10);
             IptablesTable Table(TableName name) => new(name, commands, Commands, iptablesMetrics, Log,
-                new IptablesTableOptions { MaxAttempts = 1, RefreshInterval = TimeSpan.Zero, PostWriteReadBack = TimeSpan.Zero }, Clock);
+                new IptablesTableOptions { MaxAttempts = 1, RefreshInterval = Options.IptablesRefreshInterval, PostWriteReadBack = TimeSpan.Zero }, Clock);
             var (filter, nat) = (Table(TableName.Filter), Table(TableName.Nat));
             tables.AddRange([filter, nat]);
             managers.Add(new PolicyManager(new PolicyRenderer(version, policy), filter, nat));

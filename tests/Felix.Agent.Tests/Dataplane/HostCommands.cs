@@ -40,6 +40,9 @@ internal sealed partial class HostCommands : ICommandRunner
     /// <summary>Awaited before each run is passed on: a test holds an apply in flight here.</summary>
     public Func<Command, Task>? BeforeRun { get; set; }
 
+    /// <summary>Awaited before each run, after <see cref="BeforeRun"/>, with the run's cancellation: a test sees a run in flight stopped.</summary>
+    public Func<Command, CancellationToken, Task>? BeforeRunCancellable { get; set; }
+
     public IReadOnlyList<HostRun> Runs
     {
         get
@@ -57,6 +60,10 @@ internal sealed partial class HostCommands : ICommandRunner
         if (BeforeRun is { } gate)
         {
             await gate(command);
+        }
+        if (BeforeRunCancellable is { } cancellableGate)
+        {
+            await cancellableGate(command, cancellationToken);
         }
         var program = Path.GetFileName(command.FileName);
         ICommandRunner target = program switch

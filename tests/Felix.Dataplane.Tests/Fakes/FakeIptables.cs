@@ -55,6 +55,9 @@ public sealed partial class FakeIptables : ICommandRunner
     /// </summary>
     public Action<Command>? BeforeRestore { get; set; }
 
+    /// <summary>Runs just before a save reads the tables, outside the fake's lock: a test cancels a save in flight here.</summary>
+    public Action<Command>? BeforeSave { get; set; }
+
     /// <summary>How long each successful save reports it took (no time passes: the agent's spacing of read-backs reads it).</summary>
     public TimeSpan SaveDuration { get; set; }
 
@@ -126,10 +129,9 @@ public sealed partial class FakeIptables : ICommandRunner
             Record(command, tool, failed);
             return Task.FromResult(failed);
         }
-        if (tool == FakeIptablesTool.Restore)
-        {
-            BeforeRestore?.Invoke(command);
-        }
+        (tool == FakeIptablesTool.Restore ? BeforeRestore : BeforeSave)?.Invoke(command);
+        // As the real runner: a run cancelled while it goes is killed and reported as cancelled.
+        cancellationToken.ThrowIfCancellationRequested();
         CommandResult result;
         lock (_gate)
         {
