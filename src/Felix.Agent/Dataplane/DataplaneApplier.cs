@@ -5,10 +5,19 @@ using Felix.Dataplane.Routes;
 
 namespace Felix.Agent.Dataplane;
 
-/// <summary>Which parts of one apply succeeded; a part that did not is read back before its next attempt.</summary>
+/// <summary>
+/// Which parts of one apply succeeded (a part that did not is read back before its next attempt),
+/// and when each was done, from the apply's start: the parts overlap, so the slowest is the apply's time.
+/// </summary>
 internal sealed record ApplyResult(bool IpSets, bool Iptables, bool Routes)
 {
     public bool Succeeded => IpSets && Iptables && Routes;
+
+    public TimeSpan IpSetsDone { get; init; }
+
+    public TimeSpan IptablesDone { get; init; }
+
+    public TimeSpan RoutesDone { get; init; }
 
     public override string ToString() =>
         Succeeded ? "ok" : string.Join(", ", new[] { IpSets ? null : "ipsets", Iptables ? null : "iptables", Routes ? null : "routes" }.OfType<string>()) + " failed";
@@ -32,7 +41,8 @@ internal sealed class DataplaneApplier(
     IpSets ipSets,
     IReadOnlyList<IptablesTable> tables,
     IReadOnlyList<RouteTable> routeTables,
-    InterfaceConfigurator interfaces)
+    InterfaceConfigurator interfaces,
+    TimeProvider clock)
 {
     public IpSets IpSets => ipSets;
 
@@ -87,7 +97,14 @@ internal sealed class DataplaneApplier(
     /// <param name="cancellationToken">Cancels the programs run and the waits between attempts.</param>
     public async Task<ApplyResult> ApplyAsync(CancellationToken readBackInterrupt, CancellationToken cancellationToken)
     {
-        var routes = Task.Run(() => ApplyRoutesAsync(cancellationToken), cancellationToken);
+        var started = clock.GetTimestamp();
+        var routesDone = TimeSpan.Zero;
+        var routes = Task.Run(async () =>
+        {
+            var ok = await ApplyRoutesAsync(cancellationToken);
+            routesDone = clock.GetElapsedTime(started);
+            return ok;
+        }, cancellationToken);
         foreach (var table in tables)
         {
             // A failure here is retried, with backoff, by the table's own apply below.
@@ -105,6 +122,7 @@ internal sealed class DataplaneApplier(
                 table.RequestReadBack();
             }
         }
+        var iptablesDone = clock.GetElapsedTime(started);
         var setsOk = await sets;
         // A table that failed may still hold rules matching sets we no longer want: destroying
         // them now would only be refused as in use.
@@ -116,7 +134,9 @@ internal sealed class DataplaneApplier(
         {
             ipSets.RequestReadBack();
         }
-        return new ApplyResult(setsOk, tablesOk, await routes);
+        var ipSetsDone = clock.GetElapsedTime(started);
+        var routesOk = await routes;
+        return new ApplyResult(setsOk, tablesOk, routesOk) { IpSetsDone = ipSetsDone, IptablesDone = iptablesDone, RoutesDone = routesDone };
     }
 
     private async Task<bool> ApplyRoutesAsync(CancellationToken cancellationToken)

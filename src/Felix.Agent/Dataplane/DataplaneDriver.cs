@@ -190,7 +190,7 @@ internal sealed partial class DataplaneDriver : BackgroundService
         {
             _retryDelay = _options.InitialRetryDelay;
             _retryAt = 0;
-            LogApplied(_log, elapsed.TotalMilliseconds);
+            LogApplied(_log, elapsed.TotalMilliseconds, result.IptablesDone.TotalMilliseconds, result.IpSetsDone.TotalMilliseconds, result.RoutesDone.TotalMilliseconds);
             if (!_ready)
             {
                 _ready = true;

@@ -87,7 +87,7 @@ internal static partial class DataplaneFactory
             var families = versions.Length == 2 ? "IPv4 and IPv6" : "IPv4 only";
             var metadataText = metadata?.ToString() ?? "none";
             LogBuilt(log, backend == IptablesBackendKind.Nft ? "nft" : "legacy", families, metadataText);
-            return new DataplaneSetup(new DataplaneApplier(ipSets, tables, routeTables, interfaces), managers, endpoints,
+            return new DataplaneSetup(new DataplaneApplier(ipSets, tables, routeTables, interfaces, clock), managers, endpoints,
                 tagSets, netlink, conntrack);
         }
         catch

@@ -246,7 +246,7 @@ internal sealed class DriverHarness : IAsyncDisposable
         {
             managers.Add(new RemoteRouteManager(routeTables[0]));
         }
-        return new DataplaneSetup(new DataplaneApplier(ipSets, tables, routeTables, interfaces), managers, endpoints,
+        return new DataplaneSetup(new DataplaneApplier(ipSets, tables, routeTables, interfaces, Clock), managers, endpoints,
             (IpSetManager)managers[0], _netlink, Conntrack);
     }
 }
