@@ -111,7 +111,10 @@ internal sealed class DataplaneApplier(
             await table.ReadBackIfNeededAsync(cancellationToken);
         }
         // Started here, and awaited here only when it creates or rewrites a set the rules may need.
-        var sets = ipSets.ChangesOnlyMembers ? ipSets.ApplyUpdatesAsync(cancellationToken) : Task.FromResult(await ipSets.ApplyUpdatesAsync(cancellationToken));
+        var tablesWriting = tables.Any(t => t.HasChangesToWrite);
+        var sets = ipSets.ChangesOnlyMembers
+            ? ipSets.ApplyUpdatesAsync(tablesWriting, readBackInterrupt, cancellationToken)
+            : Task.FromResult(await ipSets.ApplyUpdatesAsync(tablesWriting, readBackInterrupt, cancellationToken));
         var tablesOk = true;
         foreach (var table in tables)
         {

@@ -18,7 +18,14 @@ public sealed partial class IpSets
     /// tried again every <see cref="IpSetsOptions.InUseRetry"/>, and meanwhile the rules match on
     /// the old set, whose members are still addresses of the same family).
     /// </summary>
-    public async Task<bool> ApplyUpdatesAsync(CancellationToken cancellationToken)
+    public Task<bool> ApplyUpdatesAsync(CancellationToken cancellationToken) =>
+        ApplyUpdatesAsync(othersWriting: false, CancellationToken.None, cancellationToken);
+
+    /// <inheritdoc cref="ApplyUpdatesAsync(CancellationToken)"/>
+    /// <param name="othersWriting">The iptables tables have changes to write in this apply: a read-back that is only due waits for them.</param>
+    /// <param name="readBackInterrupt">Signalled when new input waits: a read-back run only because all was idle stops for it.</param>
+    /// <param name="cancellationToken">Cancels a wait between attempts and the programs run.</param>
+    public async Task<bool> ApplyUpdatesAsync(bool othersWriting, CancellationToken readBackInterrupt, CancellationToken cancellationToken)
     {
         string? lastError = null;
         IpsetBatch? lastBatch = null;
@@ -28,10 +35,20 @@ public sealed partial class IpSets
             {
                 await Task.Delay(Backoff(attempt - 1), _clock, cancellationToken).ConfigureAwait(false);
             }
-            if ((_readBackNeeded || ReadBackDue) && !await TryReadBackAsync(cancellationToken).ConfigureAwait(false))
+            if (ShouldReadBack(othersWriting, out var interruptible))
             {
-                lastError = "read-back failed";
-                continue;
+                var readBack = interruptible
+                    ? await TryInterruptibleReadBackAsync(readBackInterrupt, cancellationToken).ConfigureAwait(false)
+                    : await TryReadBackAsync(cancellationToken).ConfigureAwait(false);
+                if (readBack is null)
+                {
+                    return true;
+                }
+                if (readBack == false)
+                {
+                    lastError = "read-back failed";
+                    continue;
+                }
             }
             var (batch, written) = BuildUpdates();
             if (batch.IsEmpty)

@@ -66,11 +66,12 @@ public sealed partial class IpSets
 
     /// <summary>
     /// True when the next <see cref="ApplyUpdatesAsync"/> would only add and delete members of sets
-    /// the kernel already holds as wanted: nothing is created, rewritten or read back, so no rule
-    /// waits for it and it may run alongside the iptables apply.
+    /// the kernel already holds as wanted: nothing is created or rewritten, and nothing read back
+    /// that a rule could wait for (a read-back that is merely due waits for the changes, or runs on
+    /// its own when there are none), so it may run alongside the iptables apply.
     /// </summary>
     public bool ChangesOnlyMembers =>
-        !_readBackNeeded && !ReadBackDue && _temporaries.Count == 0
+        !_readBackNeeded && !ReadBackOverdue && _temporaries.Count == 0
         && _dirty.All(n => _sets[n] is var state && (IsBlocked(state)
             || (state.HeldAsWanted && !state.Oversized && state.Members.Count <= state.Spec!.MaxSize)));
 

@@ -10,6 +10,8 @@ public sealed class IpsetMetrics
         ArgumentNullException.ThrowIfNull(metrics);
         Calls = metrics.CreateCounter("felix_ipset_calls", "ipset runs (restore and save).");
         Errors = metrics.CreateCounter("felix_ipset_errors", "ipset runs that failed.");
+        SavesInterrupted = metrics.CreateCounter("felix_ipset_saves_interrupted",
+            "Periodic read-backs stopped part-way to let a new change be written first; they run again once nothing waits.");
         LinesExecuted = metrics.CreateCounter("felix_ipset_lines_executed", "Lines sent to ipset restore.");
         Total = metrics.CreateGauge("felix_ipsets_total", "IP sets in the network namespace, felix's and others'.");
         Felix = metrics.CreateGauge("felix_ipsets_felix", "felix IP sets programmed.");
@@ -19,6 +21,8 @@ public sealed class IpsetMetrics
     internal Counter Calls { get; }
 
     internal Counter Errors { get; }
+
+    internal Counter SavesInterrupted { get; }
 
     internal Counter LinesExecuted { get; }
 
