@@ -48,7 +48,7 @@ public static class KeyParser
                 Checked(new HostConfigKey(s[1], s[3]), ("hostname", s[1]), ("config name", s[3])),
             (3, "host") when s[2] == "bird_ip" => Checked(new HostIpKey(NamePool.Share(s[1])), ("hostname", s[1])),
             (7, "host") when s[2] == "workload" && s[5] == "endpoint" => Checked(
-                new WorkloadEndpointKey(NamePool.Share(s[1]), NamePool.Share(s[3]), s[4], NamePool.Share(s[6])),
+                new WorkloadEndpointKey(NamePool.Share(s[1]), NamePool.Share(s[3]), s[4], NamePool.Share(s[6]), path),
                 ("hostname", s[1]),
                 ("orchestrator id", s[3]),
                 ("workload id", s[4]),
