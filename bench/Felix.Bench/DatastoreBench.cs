@@ -14,9 +14,10 @@ namespace Felix.Bench;
 /// The datastore's two figures. Snapshot: N endpoints and P profiles in etcd, from syncer start to
 /// <see cref="DatastoreInSync"/> delivered, against the floor of reading the same keys raw (one
 /// unpaged range, no parsing). Watch: one put to the update delivered, p50/p99 over S changes, against
-/// the floor of the same put seen by a raw watch.
+/// the floor of the same put seen by a raw watch. Then the pipeline before the first apply
+/// (DatastoreBench.Pipeline.cs).
 /// </summary>
-internal static class DatastoreBench
+internal static partial class DatastoreBench
 {
     public static async Task<int> RunAsync(int endpoints, int profiles, int samples)
     {
@@ -55,7 +56,10 @@ internal static class DatastoreBench
         Console.WriteLine($"  watch floor: put → raw watch event          p50 {Percentile(rawLatencies, 50),6:0.00} ms  p99 {Percentile(rawLatencies, 99),6:0.00} ms");
         Console.WriteLine($"  watch: put → update delivered               p50 {Percentile(agentLatencies, 50),6:0.00} ms  p99 {Percentile(agentLatencies, 99),6:0.00} ms  " +
             $"({Percentile(agentLatencies, 50) / Percentile(rawLatencies, 50):0.0}x floor at p50; target p50 ≤ 2 ms)");
-        return 0;
+        // The cold start's own shape, at the e2e bench's 10k / 100k in a full run.
+        return endpoints >= 100_000
+            ? await RunPipelineAsync(local: 10_000, cluster: endpoints, profiles: profiles, runs: 3)
+            : await RunPipelineAsync(local: endpoints / 10, cluster: endpoints, profiles: profiles, runs: 1);
     }
 
     private static async Task<(TimeSpan, EtcdSyncer, ChannelReader<DatastoreUpdate>, CancellationTokenSource)> StartSyncerAsync(GrpcEtcdStore store)

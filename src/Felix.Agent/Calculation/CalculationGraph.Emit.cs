@@ -167,7 +167,7 @@ public sealed partial class CalculationGraph
                     endpoint.State,
                     endpoint.Name,
                     endpoint.Mac,
-                    [.. endpoint.ProfileIds.Distinct(StringComparer.Ordinal)],
+                    EquatableList.From(DistinctProfiles(endpoint.ProfileIds)),
                     EquatableList.From(endpoint.Ipv4Nets),
                     EquatableList.From(endpoint.Ipv6Nets),
                     endpoint.Ipv4Gateway,

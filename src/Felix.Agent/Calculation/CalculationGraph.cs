@@ -153,7 +153,7 @@ public sealed partial class CalculationGraph
     /// <summary>Adds (<paramref name="sign"/> +1) or withdraws (-1) everything an endpoint contributes.</summary>
     private void Account(WorkloadEndpointKey key, WorkloadEndpoint endpoint, bool local, int sign)
     {
-        var profiles = endpoint.ProfileIds.Distinct(StringComparer.Ordinal);
+        var profiles = DistinctProfiles(endpoint.ProfileIds);
         var active = endpoint.State == EndpointState.Active;
         if (local)
         {
@@ -161,9 +161,9 @@ public sealed partial class CalculationGraph
             {
                 _activeLocalEndpoints += sign;
             }
-            foreach (var profile in profiles)
+            for (var i = 0; i < profiles.Count; i++)
             {
-                AdjustLocalProfileRef(profile, sign);
+                AdjustLocalProfileRef(profiles[i], sign);
             }
         }
         else
@@ -174,10 +174,10 @@ public sealed partial class CalculationGraph
         {
             return;
         }
-        foreach (var profile in profiles)
+        for (var i = 0; i < profiles.Count; i++)
         {
-            AdjustIndex(_activeEndpointsByProfile, profile, key, sign);
-            foreach (var tag in _tags.GetValueOrDefault(profile) ?? [])
+            AdjustIndex(_activeEndpointsByProfile, profiles[i], key, sign);
+            foreach (var tag in _tags.GetValueOrDefault(profiles[i]) ?? [])
             {
                 AdjustMembers(tag, endpoint, sign);
             }
@@ -186,14 +186,36 @@ public sealed partial class CalculationGraph
 
     private void AdjustMembers(string tag, WorkloadEndpoint endpoint, int sign)
     {
-        foreach (var net in endpoint.Ipv4Nets)
+        // Indexed, not foreach: through IReadOnlyList an enumerator is an allocation per list,
+        // and a snapshot runs this for every endpoint, profile and tag.
+        var (v4, v6) = (endpoint.Ipv4Nets, endpoint.Ipv6Nets);
+        for (var i = 0; i < v4.Count; i++)
         {
-            _members.Adjust(tag, net, sign);
+            _members.Adjust(tag, v4[i], sign);
         }
-        foreach (var net in endpoint.Ipv6Nets)
+        for (var i = 0; i < v6.Count; i++)
         {
-            _members.Adjust(tag, net, sign);
+            _members.Adjust(tag, v6[i], sign);
         }
+    }
+
+    /// <summary>
+    /// An endpoint's profiles without repeats, first occurrence kept; the list itself when it has
+    /// none, as it nearly always has (an endpoint lists one to a few profiles), so that costs nothing.
+    /// </summary>
+    internal static IReadOnlyList<string> DistinctProfiles(IReadOnlyList<string> profiles)
+    {
+        for (var i = 1; i < profiles.Count; i++)
+        {
+            for (var j = 0; j < i; j++)
+            {
+                if (string.Equals(profiles[i], profiles[j], StringComparison.Ordinal))
+                {
+                    return [.. profiles.Distinct(StringComparer.Ordinal)];
+                }
+            }
+        }
+        return profiles;
     }
 
     private void SetHostIp(string hostname, IPAddress? address)

@@ -56,13 +56,49 @@ public sealed record HostIpKey(string Hostname) : DatastoreKey
     public override string Kind => KeyKinds.HostIp;
 }
 
+/// <summary>
+/// The key of most of a cluster's keys. Its <see cref="Path"/> is kept, not rebuilt on each use:
+/// the calculation orders endpoints by it and the route table owns routes by it, so at 100k
+/// endpoints each rebuild was 100k strings; parsed from etcd, it is the very string etcd's key
+/// arrived in. Equality and hashing are the four parts' (the path follows from them).
+/// </summary>
 public sealed record WorkloadEndpointKey(string Hostname, string OrchestratorId, string WorkloadId, string EndpointId)
     : DatastoreKey
 {
+    private string? _path;
+
+    /// <param name="path">The canonical path of these parts, as parsed.</param>
+    internal WorkloadEndpointKey(string hostname, string orchestratorId, string workloadId, string endpointId, string path)
+        : this(hostname, orchestratorId, workloadId, endpointId)
+    {
+        _path = path;
+    }
+
+    // Not the generated copy: a `with` that changes a part must not keep the old path.
+    private WorkloadEndpointKey(WorkloadEndpointKey original)
+        : base(original)
+    {
+        Hostname = original.Hostname;
+        OrchestratorId = original.OrchestratorId;
+        WorkloadId = original.WorkloadId;
+        EndpointId = original.EndpointId;
+    }
+
+    // Built at most once; two threads racing build equal strings, and either may be kept.
     public override string Path =>
-        $"/calico/v1/host/{Hostname}/workload/{OrchestratorId}/{WorkloadId}/endpoint/{EndpointId}";
+        _path ??= $"/calico/v1/host/{Hostname}/workload/{OrchestratorId}/{WorkloadId}/endpoint/{EndpointId}";
 
     public override string Kind => KeyKinds.Endpoint;
+
+    public bool Equals(WorkloadEndpointKey? other) =>
+        ReferenceEquals(this, other)
+        || (other is not null
+            && string.Equals(Hostname, other.Hostname, StringComparison.Ordinal)
+            && string.Equals(OrchestratorId, other.OrchestratorId, StringComparison.Ordinal)
+            && string.Equals(WorkloadId, other.WorkloadId, StringComparison.Ordinal)
+            && string.Equals(EndpointId, other.EndpointId, StringComparison.Ordinal));
+
+    public override int GetHashCode() => HashCode.Combine(Hostname, OrchestratorId, WorkloadId, EndpointId);
 }
 
 public sealed record ProfileRulesKey(string ProfileId) : DatastoreKey

@@ -10,7 +10,7 @@ namespace Felix.Agent.Model;
 /// agent route, and accept sources from, a whole range). Unknown fields are ignored, as
 /// orchestrator plugins add their own.
 /// </summary>
-internal static class EndpointParser
+internal static partial class EndpointParser
 {
     private static readonly string[] Fields =
         ["state", "name", "mac", "profile_ids", "profile_id", "ipv4_nets", "ipv6_nets", "ipv4_gateway", "ipv6_gateway"];

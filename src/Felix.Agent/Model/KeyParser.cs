@@ -39,6 +39,10 @@ public static class KeyParser
         {
             return UnknownKey.Instance;
         }
+        if (TryEndpoint(path) is { } endpoint)
+        {
+            return endpoint;
+        }
         var s = path[Root.Length..].Split('/');
         return (s.Length, s[0]) switch
         {
@@ -48,7 +52,7 @@ public static class KeyParser
                 Checked(new HostConfigKey(s[1], s[3]), ("hostname", s[1]), ("config name", s[3])),
             (3, "host") when s[2] == "bird_ip" => Checked(new HostIpKey(NamePool.Share(s[1])), ("hostname", s[1])),
             (7, "host") when s[2] == "workload" && s[5] == "endpoint" => Checked(
-                new WorkloadEndpointKey(NamePool.Share(s[1]), NamePool.Share(s[3]), s[4], NamePool.Share(s[6])),
+                new WorkloadEndpointKey(NamePool.Share(s[1]), NamePool.Share(s[3]), s[4], NamePool.Share(s[6]), path),
                 ("hostname", s[1]),
                 ("orchestrator id", s[3]),
                 ("workload id", s[4]),
@@ -61,6 +65,33 @@ public static class KeyParser
             (4, "ipam") when s[1] == "v6" && s[2] == "pool" => Pool(IpVersion.V6, s[3]),
             _ => UnknownKey.Instance,
         };
+    }
+
+    /// <summary>
+    /// The endpoint keys, nearly all of a cluster's, read in place: only the workload id becomes a
+    /// new string (the other parts are shared through <see cref="NamePool"/>), where splitting made
+    /// nine. Null for anything but a valid endpoint key, which the general path then reads, so
+    /// what is invalid and why is decided there alone.
+    /// </summary>
+    private static KnownKey? TryEndpoint(string path)
+    {
+        var rest = path.AsSpan(Root.Length);
+        Span<Range> parts = stackalloc Range[8];
+        if (!rest.StartsWith("host/", StringComparison.Ordinal) || rest.Split(parts, '/') != 7
+            || !rest[parts[2]].SequenceEqual("workload") || !rest[parts[5]].SequenceEqual("endpoint"))
+        {
+            return null;
+        }
+        var hostname = rest[parts[1]];
+        var orchestrator = rest[parts[3]];
+        var workload = rest[parts[4]];
+        var endpoint = rest[parts[6]];
+        if (!Syntax.IsId(hostname) || !Syntax.IsId(orchestrator) || !Syntax.IsId(workload) || !Syntax.IsId(endpoint))
+        {
+            return null;
+        }
+        return new KnownKey(new WorkloadEndpointKey(
+            NamePool.Share(hostname), NamePool.Share(orchestrator), workload.ToString(), NamePool.Share(endpoint), path));
     }
 
     /// <summary>Hands out <paramref name="key"/> only when every id in it matches the id pattern.</summary>

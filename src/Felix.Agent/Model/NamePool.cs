@@ -15,6 +15,10 @@ internal static class NamePool
 
     private static readonly ConcurrentDictionary<string, string> Names = new(StringComparer.Ordinal);
 
+    // Looks names up by span, so a name already pooled costs no string at all.
+    private static readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> BySpan =
+        Names.GetAlternateLookup<ReadOnlySpan<char>>();
+
     public static string Share(string name)
     {
         if (Names.TryGetValue(name, out var shared))
@@ -23,4 +27,7 @@ internal static class NamePool
         }
         return Names.Count < Capacity ? Names.GetOrAdd(name, name) : name;
     }
+
+    public static string Share(ReadOnlySpan<char> name) =>
+        BySpan.TryGetValue(name, out var shared) ? shared : Share(name.ToString());
 }

@@ -15,18 +15,24 @@ internal static class Networks
 {
     private const int MaxIpv6TextLength = 45;
 
-    public static IPAddress? ParseAddress(string text) => text.Contains(':') ? ParseV6(text) : ParseV4(text);
+    public static IPAddress? ParseAddress(string text) => ParseAddress(text.AsSpan());
+
+    public static IPAddress? ParseAddress(ReadOnlySpan<char> text) => text.Contains(':') ? ParseV6(text) : ParseV4(text);
 
     /// <summary>
     /// Parses <c>address/prefix</c>, or a bare address as the network of just that address. The
     /// network returned has its host bits cleared; <paramref name="hadHostBits"/> says whether
     /// the text had any, for the callers that must refuse them.
     /// </summary>
-    public static bool TryParseNetwork(string text, out IPNetwork network, out bool hadHostBits)
+    public static bool TryParseNetwork(string text, out IPNetwork network, out bool hadHostBits) =>
+        TryParseNetwork(text.AsSpan(), out network, out hadHostBits);
+
+    /// <inheritdoc cref="TryParseNetwork(string, out IPNetwork, out bool)"/>
+    public static bool TryParseNetwork(ReadOnlySpan<char> text, out IPNetwork network, out bool hadHostBits)
     {
         network = default;
         hadHostBits = false;
-        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        var slash = text.IndexOf('/');
         var address = ParseAddress(slash < 0 ? text : text[..slash]);
         if (address is null)
         {
@@ -34,7 +40,7 @@ internal static class Networks
         }
         var maxPrefix = address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
         var prefix = maxPrefix;
-        if (slash >= 0 && !TryParseDecimal(text.AsSpan(slash + 1), 3, out prefix))
+        if (slash >= 0 && !TryParseDecimal(text[(slash + 1)..], 3, out prefix))
         {
             return false;
         }
@@ -42,7 +48,8 @@ internal static class Networks
         {
             return false;
         }
-        var masked = Mask(address, prefix);
+        // A single address (the common case: every endpoint's nets) has no host bits to clear.
+        var masked = prefix == maxPrefix ? address : Mask(address, prefix);
         hadHostBits = !masked.Equals(address);
         network = new IPNetwork(masked, prefix);
         return true;
@@ -74,10 +81,10 @@ internal static class Networks
         return true;
     }
 
-    private static IPAddress? ParseV4(string text)
+    private static IPAddress? ParseV4(ReadOnlySpan<char> text)
     {
         Span<byte> octets = stackalloc byte[4];
-        var rest = text.AsSpan();
+        var rest = text;
         for (var i = 0; i < 4; i++)
         {
             var dot = rest.IndexOf('.');
@@ -92,7 +99,7 @@ internal static class Networks
         return new IPAddress(octets);
     }
 
-    private static IPAddress? ParseV6(string text)
+    private static IPAddress? ParseV6(ReadOnlySpan<char> text)
     {
         if (text.Length > MaxIpv6TextLength)
         {

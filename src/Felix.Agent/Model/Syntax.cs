@@ -17,20 +17,22 @@ internal static class Syntax
 
     private const string IdRule = "is not a valid id (letters, digits, '_', '.', '-'; 1-253 characters)";
 
-    public static string? IdProblem(string text)
+    public static string? IdProblem(string text) => IsId(text) ? null : IdRule;
+
+    public static bool IsId(ReadOnlySpan<char> text)
     {
         if (text.Length is 0 or > MaxIdLength)
         {
-            return IdRule;
+            return false;
         }
         foreach (var c in text)
         {
             if (!char.IsAsciiLetterOrDigit(c) && c is not ('_' or '.' or '-'))
             {
-                return IdRule;
+                return false;
             }
         }
-        return null;
+        return true;
     }
 
     public static string? InterfaceNameProblem(string text, string prefix)

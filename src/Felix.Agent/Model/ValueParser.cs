@@ -56,7 +56,9 @@ public static class ValueParser
             ReadyKey => ParseReady(value),
             GlobalConfigKey or HostConfigKey => new ValidValue(new ConfigValue(Encoding.UTF8.GetString(value))),
             HostIpKey => ParseHostIp(value),
-            WorkloadEndpointKey => ParseJson(value, root => EndpointParser.Parse(root, options)),
+            WorkloadEndpointKey => EndpointParser.TryParseFast(value, options) is { } endpoint
+                ? new ValidValue(endpoint)
+                : ParseJson(value, root => EndpointParser.Parse(root, options)),
             ProfileRulesKey => ParseJson(value, RulesParser.Parse),
             ProfileTagsKey => ParseJson(value, IdLists.ParseTags),
             IpPoolKey pool => ParseJson(value, root => PoolParser.Parse(root, pool)),

@@ -193,4 +193,14 @@ public class CalculationGraphTests
             graph.OnUpdate(update);
         }
     }
+
+    [Fact]
+    public void An_endpoints_profiles_lose_their_repeats_in_order_and_a_list_without_any_is_used_as_it_is()
+    {
+        EquatableList<string> plain = ["b", "a", "c"];
+
+        Assert.Same(plain, CalculationGraph.DistinctProfiles(plain));
+        Assert.Equal(["b", "a", "c"], CalculationGraph.DistinctProfiles(["b", "a", "b", "c", "a"]));
+        Assert.Empty(CalculationGraph.DistinctProfiles([]));
+    }
 }

@@ -117,4 +117,18 @@ public class KeyParserTests
         Assert.True(invalid.Reason.Length < 200, invalid.Reason);
         Assert.IsType<KnownKey>(KeyParser.Parse($"/calico/v1/policy/profile/{id[..253]}/rules"));
     }
+
+    [Fact]
+    public void Endpoint_keys_share_their_hostname_orchestrator_and_endpoint_id_strings()
+    {
+        static WorkloadEndpointKey Key(string workload) => Assert.IsType<WorkloadEndpointKey>(Assert.IsType<KnownKey>(
+            KeyParser.Parse($"/calico/v1/host/shared-host/workload/k8s/{workload}/endpoint/eth0")).Key);
+
+        var (a, b) = (Key("pod-a"), Key("pod-b"));
+
+        Assert.Same(a.Hostname, b.Hostname);
+        Assert.Same(a.OrchestratorId, b.OrchestratorId);
+        Assert.Same(a.EndpointId, b.EndpointId);
+        Assert.Equal(new WorkloadEndpointKey("shared-host", "k8s", "pod-b", "eth0"), b);
+    }
 }

@@ -65,4 +65,29 @@ public class RecordEqualityTests
         Assert.Equal(Make(), Make());
         Assert.Equal(Make().GetHashCode(), Make().GetHashCode());
     }
+
+    [Fact]
+    public void An_endpoint_key_keeps_the_path_it_was_parsed_from_and_compares_by_its_parts()
+    {
+        var path = string.Concat("/calico/v1/host/node1/workload/k8s/", "pod-1/endpoint/eth0");
+        var parsed = Assert.IsType<WorkloadEndpointKey>(Assert.IsType<KnownKey>(KeyParser.Parse(path)).Key);
+        var built = new WorkloadEndpointKey("node1", "k8s", "pod-1", "eth0");
+
+        Assert.Same(path, parsed.Path);
+        Assert.Equal(built, parsed);
+        Assert.Equal(built.GetHashCode(), parsed.GetHashCode());
+        Assert.Equal(path, built.Path);
+        Assert.NotEqual(built, built with { EndpointId = "eth1" });
+    }
+
+    [Fact]
+    public void An_endpoint_key_changed_with_with_has_its_own_path()
+    {
+        var parsed = Assert.IsType<WorkloadEndpointKey>(Assert.IsType<KnownKey>(KeyParser.Parse("/calico/v1/host/node1/workload/k8s/pod-1/endpoint/eth0")).Key);
+
+        var moved = parsed with { Hostname = "node2" };
+
+        Assert.Equal("/calico/v1/host/node2/workload/k8s/pod-1/endpoint/eth0", moved.Path);
+        Assert.Equal("/calico/v1/host/node1/workload/k8s/pod-1/endpoint/eth0", parsed.Path);
+    }
 }
