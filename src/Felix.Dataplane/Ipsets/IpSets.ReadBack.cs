@@ -1,3 +1,4 @@
+using Felix.Dataplane.Exec;
 using Microsoft.Extensions.Logging;
 
 namespace Felix.Dataplane.Ipsets;
@@ -33,27 +34,16 @@ public sealed partial class IpSets
         return idle || overdue;
     }
 
-    /// <summary>
-    /// A periodic read-back that new input may stop: a save only reads, so killing it loses
-    /// nothing, and the sets stay due. Null when it was interrupted, else whether it succeeded.
-    /// </summary>
+    /// <summary>A periodic read-back that new input may stop (<see cref="InterruptibleReadBack"/>); null when it was.</summary>
     private async Task<bool?> TryInterruptibleReadBackAsync(CancellationToken interrupt, CancellationToken cancellationToken)
     {
-        if (!interrupt.IsCancellationRequested)
+        var result = await InterruptibleReadBack.RunAsync(TryReadBackAsync, interrupt, cancellationToken).ConfigureAwait(false);
+        if (result is null)
         {
-            using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, interrupt);
-            try
-            {
-                return await TryReadBackAsync(either.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (interrupt.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                // Interrupted: counted below.
-            }
+            _metrics.SavesInterrupted.Inc();
+            LogReadBackInterrupted(_logger);
         }
-        _metrics.SavesInterrupted.Inc();
-        LogReadBackInterrupted(_logger);
-        return null;
+        return result;
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "ipsets: periodic read-back stopped to write a new change first")]

@@ -40,29 +40,20 @@ public sealed partial class IptablesTable
     }
 
     /// <summary>
-    /// A periodic read-back that a new change may stop: at 10k endpoints an <c>iptables-nft-save</c>
-    /// takes 1.5 s or more, and a change arriving just after it starts would wait all that time.
-    /// A save only reads, so killing it loses nothing; the table stays due and reads back at the
-    /// next apply with nothing waiting, or unstoppably once overdue by a refresh interval. Null when
-    /// it was interrupted, else whether it succeeded.
+    /// A periodic read-back that a new change may stop (<see cref="InterruptibleReadBack"/>): at
+    /// 10k endpoints an <c>iptables-nft-save</c> takes 1.5 s or more. Stopped, the table stays due
+    /// and reads back at the next apply with nothing waiting, or unstoppably once overdue by a
+    /// refresh interval. Null when it was interrupted, else whether it succeeded.
     /// </summary>
     private async Task<bool?> TryInterruptibleReadBackAsync(CancellationToken interrupt, CancellationToken cancellationToken)
     {
-        if (!interrupt.IsCancellationRequested)
+        var result = await InterruptibleReadBack.RunAsync(TryReadBackAsync, interrupt, cancellationToken).ConfigureAwait(false);
+        if (result is null)
         {
-            using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, interrupt);
-            try
-            {
-                return await TryReadBackAsync(either.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (interrupt.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                // Interrupted: counted below.
-            }
+            _metrics.SavesInterrupted.Inc();
+            LogReadBackInterrupted(_logger, _tableName, (int)_commands.Version);
         }
-        _metrics.SavesInterrupted.Inc();
-        LogReadBackInterrupted(_logger, _tableName, (int)_commands.Version);
-        return null;
+        return result;
     }
 
     /// <summary>Reads back what is programmed and marks for repair whatever differs from the desired state.</summary>
