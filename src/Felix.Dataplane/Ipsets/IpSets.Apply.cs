@@ -35,20 +35,16 @@ public sealed partial class IpSets
             {
                 await Task.Delay(Backoff(attempt - 1), _clock, cancellationToken).ConfigureAwait(false);
             }
-            if (ShouldReadBack(othersWriting, out var interruptible))
+            var readBack = await InterruptibleReadBack.RunAsync(PlanReadBack(othersWriting), TryReadBackAsync, OnReadBackInterrupted,
+                readBackInterrupt, cancellationToken).ConfigureAwait(false);
+            if (readBack is null)
             {
-                var readBack = interruptible
-                    ? await TryInterruptibleReadBackAsync(readBackInterrupt, cancellationToken).ConfigureAwait(false)
-                    : await TryReadBackAsync(cancellationToken).ConfigureAwait(false);
-                if (readBack is null)
-                {
-                    return true;
-                }
-                if (readBack == false)
-                {
-                    lastError = "read-back failed";
-                    continue;
-                }
+                return true; // Stopped for new input: still due.
+            }
+            if (readBack == false)
+            {
+                lastError = "read-back failed";
+                continue;
             }
             var (batch, written) = BuildUpdates();
             if (batch.IsEmpty)

@@ -37,19 +37,15 @@ public sealed partial class IptablesTable
             {
                 await Task.Delay(Backoff(attempt - 1), _clock, cancellationToken).ConfigureAwait(false);
             }
-            if (ShouldReadBack(othersWriting, out var interruptible))
+            var readBack = await InterruptibleReadBack.RunAsync(PlanReadBack(othersWriting), TryReadBackAsync, OnReadBackInterrupted,
+                readBackInterrupt, cancellationToken).ConfigureAwait(false);
+            if (readBack is null)
             {
-                var readBack = interruptible
-                    ? await TryInterruptibleReadBackAsync(readBackInterrupt, cancellationToken).ConfigureAwait(false)
-                    : await TryReadBackAsync(cancellationToken).ConfigureAwait(false);
-                if (readBack is null)
-                {
-                    return true;
-                }
-                if (readBack == false)
-                {
-                    continue;
-                }
+                return true; // Stopped for new input: in step as before, still due.
+            }
+            if (readBack == false)
+            {
+                continue;
             }
             var batch = BuildBatch();
             if (batch.IsEmpty)

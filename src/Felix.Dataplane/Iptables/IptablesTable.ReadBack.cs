@@ -15,45 +15,18 @@ public sealed partial class IptablesTable
         !_readBackNeeded || await TryReadBackAsync(cancellationToken).ConfigureAwait(false);
 
     /// <summary>
-    /// A due read-back waits while there are changes to write — here, or in another table when
-    /// <paramref name="othersWriting"/>: with nft it costs seconds at scale, and the change should
-    /// not wait for it. It goes ahead once nothing is waiting, or when it is overdue by a whole
-    /// refresh interval under constant churn. One that went ahead only because nothing was waiting
-    /// may be <paramref name="interruptible"/>: stopped if a change arrives while it runs.
+    /// The read-back of <see cref="InterruptibleReadBack"/>'s rule: idle means no changes to write
+    /// here nor, when <paramref name="othersWriting"/>, in another table. With nft a save costs
+    /// seconds at scale (1.5 s or more at 10k endpoints).
     /// </summary>
-    private bool ShouldReadBack(bool othersWriting, out bool interruptible)
-    {
-        interruptible = false;
-        if (_readBackNeeded)
-        {
-            return true;
-        }
-        if (!ReadBackDue)
-        {
-            return false;
-        }
-        var idle = _dirty.Count == 0 && !_hooksDirty && !othersWriting;
-        var overdueBy = (_clock.GetTimestamp() - _nextReadBack) / (double)_clock.TimestampFrequency;
-        var overdue = _options.RefreshInterval > TimeSpan.Zero && overdueBy >= _options.RefreshInterval.TotalSeconds;
-        interruptible = idle && !overdue;
-        return idle || overdue;
-    }
+    private ReadBackPlan PlanReadBack(bool othersWriting) =>
+        InterruptibleReadBack.Plan(_readBackNeeded, ReadBackDue, idle: _dirty.Count == 0 && !_hooksDirty && !othersWriting,
+            InterruptibleReadBack.Overdue(_clock, _nextReadBack, _options.RefreshInterval));
 
-    /// <summary>
-    /// A periodic read-back that a new change may stop (<see cref="InterruptibleReadBack"/>): at
-    /// 10k endpoints an <c>iptables-nft-save</c> takes 1.5 s or more. Stopped, the table stays due
-    /// and reads back at the next apply with nothing waiting, or unstoppably once overdue by a
-    /// refresh interval. Null when it was interrupted, else whether it succeeded.
-    /// </summary>
-    private async Task<bool?> TryInterruptibleReadBackAsync(CancellationToken interrupt, CancellationToken cancellationToken)
+    private void OnReadBackInterrupted()
     {
-        var result = await InterruptibleReadBack.RunAsync(TryReadBackAsync, interrupt, cancellationToken).ConfigureAwait(false);
-        if (result is null)
-        {
-            _metrics.SavesInterrupted.Inc();
-            LogReadBackInterrupted(_logger, _tableName, (int)_commands.Version);
-        }
-        return result;
+        _metrics.SavesInterrupted.Inc();
+        LogReadBackInterrupted(_logger, _tableName, (int)_commands.Version);
     }
 
     /// <summary>Reads back what is programmed and marks for repair whatever differs from the desired state.</summary>
