@@ -91,8 +91,6 @@ internal sealed class DataplaneApplier(
         interfaces.OnLinkEvent(linkEvent);
     }
 
-    public Task<ApplyResult> ApplyAsync(CancellationToken cancellationToken) => ApplyAsync(CancellationToken.None, cancellationToken);
-
     /// <param name="readBackInterrupt">Signalled when new input waits: an iptables read-back run only because all was idle stops for it.</param>
     /// <param name="cancellationToken">Cancels the programs run and the waits between attempts.</param>
     public async Task<ApplyResult> ApplyAsync(CancellationToken readBackInterrupt, CancellationToken cancellationToken)

@@ -14,7 +14,7 @@ public sealed partial class IpSets
     /// </summary>
     private ReadBackPlan PlanReadBack(bool othersWriting) =>
         InterruptibleReadBack.Plan(_readBackNeeded, ReadBackDue,
-            idle: !othersWriting && _temporaries.Count == 0 && !_dirty.Any(n => !IsBlocked(_sets[n])) && !_unwanted.Any(n => !IsBlocked(_sets[n])),
+            idle: !othersWriting && !HasChangesToWrite,
             ReadBackOverdue);
 
     private void OnReadBackInterrupted()

@@ -60,9 +60,11 @@ public sealed partial class IpSets
     public DateTimeOffset? FailingSince { get; private set; }
 
     /// <summary>Whether an apply would write, destroy or read back anything.</summary>
-    public bool HasPendingWork =>
-        _readBackNeeded || ReadBackDue || _temporaries.Count > 0
-        || _dirty.Any(n => !IsBlocked(_sets[n])) || _unwanted.Any(n => !IsBlocked(_sets[n]));
+    public bool HasPendingWork => _readBackNeeded || ReadBackDue || HasChangesToWrite;
+
+    /// <summary>Whether an apply would write or destroy anything (sets blocked for now wait without counting).</summary>
+    private bool HasChangesToWrite =>
+        _temporaries.Count > 0 || _dirty.Any(n => !IsBlocked(_sets[n])) || _unwanted.Any(n => !IsBlocked(_sets[n]));
 
     /// <summary>
     /// True when the next <see cref="ApplyUpdatesAsync"/> would only add and delete members of sets
