@@ -51,8 +51,9 @@ public static class KeyParser
             (4, "host") when s[2] == "config" =>
                 Checked(new HostConfigKey(s[1], s[3]), ("hostname", s[1]), ("config name", s[3])),
             (3, "host") when s[2] == "bird_ip" => Checked(new HostIpKey(NamePool.Share(s[1])), ("hostname", s[1])),
+            // Only endpoint keys TryEndpoint refused come here, to be told what is wrong with them.
             (7, "host") when s[2] == "workload" && s[5] == "endpoint" => Checked(
-                new WorkloadEndpointKey(NamePool.Share(s[1]), NamePool.Share(s[3]), s[4], NamePool.Share(s[6]), path),
+                new WorkloadEndpointKey(s[1], s[3], s[4], s[6]),
                 ("hostname", s[1]),
                 ("orchestrator id", s[3]),
                 ("workload id", s[4]),
