@@ -20,7 +20,6 @@ public sealed class ConntrackNetlink : IConntrackNetlink
     public const int Window = 256;
 
     private const int ReceiveBufferBytes = 1 << 20;
-    private const int NoSuchEntry = 2;
     private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(10);
 
     private readonly NetlinkSocket _socket;
@@ -66,7 +65,7 @@ public sealed class ConntrackNetlink : IConntrackNetlink
                 {
                     deleted++;
                 }
-                else if (errno != NoSuchEntry)
+                else if (errno != NetlinkError.NoSuchEntry)
                 {
                     refused++;
                     first ??= new NetlinkError(errno, Errno.Name(errno), text);

@@ -222,6 +222,7 @@ public sealed record ReplaceProxyNeighbor(int InterfaceIndex, IPAddress Address)
 /// <summary>The kernel's answer to one request: an errno (positive, e.g. 19 for ENODEV), its name and the extended-ack message if it sent one.</summary>
 public sealed record NetlinkError(int Errno, string Name, string? Message)
 {
+    public const int NoSuchEntry = 2;
     public const int NoSuchProcess = 3;
     public const int NoSuchDevice = 19;
     public const int Exists = 17;
