@@ -107,8 +107,8 @@ internal sealed class BenchNamespace : ICommandRunner, IAsyncDisposable
         var restore = command.FileName.EndsWith("-restore", StringComparison.Ordinal) || IsIpset(command, "restore");
         if (restore)
         {
-            LastRestoreInput = command.StandardInput;
-            RestoreLog?.Add(command.StandardInput ?? string.Empty);
+            LastRestoreInput = command.StandardInput?.ToString();
+            RestoreLog?.Add(command.StandardInput?.ToString() ?? string.Empty);
         }
         var result = await _inner.RunAsync(
             _inside ? command : command with { FileName = "ip", Arguments = ["netns", "exec", Name, command.FileName, .. command.Arguments] },

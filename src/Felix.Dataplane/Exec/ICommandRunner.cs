@@ -5,7 +5,12 @@ namespace Felix.Dataplane.Exec;
 /// <param name="Arguments">Its arguments, each passed as it is.</param>
 /// <param name="StandardInput">Written to the program's stdin, which is then closed; <c>null</c>: empty stdin.</param>
 /// <param name="Timeout">How long the program may run before it is killed.</param>
-public sealed record Command(string FileName, IReadOnlyList<string> Arguments, string? StandardInput, TimeSpan Timeout)
+/// <param name="OutputLines">
+/// When set, stdout is given to it a line at a time as it is read, and the result's
+/// <see cref="CommandResult.StandardOutput"/> is empty; for outputs too large to hold whole.
+/// </param>
+public sealed record Command(string FileName, IReadOnlyList<string> Arguments, CommandInput? StandardInput, TimeSpan Timeout,
+    IOutputLines? OutputLines = null)
 {
     public override string ToString() => Arguments.Count == 0 ? FileName : $"{FileName} {string.Join(' ', Arguments)}";
 }

@@ -6,7 +6,8 @@ namespace Felix.Dataplane.Exec;
 /// <summary>
 /// Runs programs with <see cref="Process"/>. Stdin is written while stdout and stderr are read, so
 /// a 70k-line <c>iptables-restore</c> input cannot deadlock against a full output pipe. Programs
-/// run with <c>LC_ALL=C</c> so their output parses the same on every host. On timeout or
+/// run with <c>LC_ALL=C</c> so their output parses the same on every host. Large inputs are written
+/// and large outputs read in pieces (<see cref="CommandInput"/>, <see cref="Command.OutputLines"/>). On timeout or
 /// cancellation the whole process tree is killed before the call returns.
 /// </summary>
 public sealed class ProcessCommandRunner : ICommandRunner
@@ -48,7 +49,9 @@ public sealed class ProcessCommandRunner : ICommandRunner
         deadline.CancelAfter(command.Timeout);
         try
         {
-            var stdout = process.StandardOutput.ReadToEndAsync(deadline.Token);
+            var stdout = command.OutputLines is { } lines
+                ? ReadLinesAsync(process.StandardOutput, lines, deadline.Token)
+                : process.StandardOutput.ReadToEndAsync(deadline.Token);
             var stderr = process.StandardError.ReadToEndAsync(deadline.Token);
             await WriteInputAsync(process, command.StandardInput, deadline.Token);
             await process.WaitForExitAsync(deadline.Token);
@@ -62,13 +65,19 @@ public sealed class ProcessCommandRunner : ICommandRunner
         }
     }
 
-    private static async Task WriteInputAsync(Process process, string? input, CancellationToken cancel)
+    private static async Task<string> ReadLinesAsync(StreamReader output, IOutputLines lines, CancellationToken cancel)
+    {
+        await OutputLines.ReadAsync(output, lines, cancel).ConfigureAwait(false);
+        return string.Empty;
+    }
+
+    private static async Task WriteInputAsync(Process process, CommandInput? input, CancellationToken cancel)
     {
         try
         {
-            if (input is not null)
+            foreach (var chunk in input?.Chunks ?? [])
             {
-                await process.StandardInput.WriteAsync(input.AsMemory(), cancel);
+                await process.StandardInput.WriteAsync(chunk, cancel);
             }
             process.StandardInput.Close();
         }

@@ -224,7 +224,8 @@ public sealed partial class IpSets
     /// <summary>Reads back every felix set and recomputes what differs from the desired state.</summary>
     public async Task<bool> TryReadBackAsync(CancellationToken cancellationToken)
     {
-        var result = await RunAsync(new Command(Tool, ["save"], null, _options.CommandTimeout), cancellationToken).ConfigureAwait(false);
+        var reader = new SavedIpsets.Reader();
+        var result = await RunAsync(new Command(Tool, ["save"], null, _options.CommandTimeout, reader), cancellationToken).ConfigureAwait(false);
         if (!result.Succeeded)
         {
             _metrics.Errors.Inc();
@@ -234,7 +235,7 @@ public sealed partial class IpSets
         SavedIpsets saved;
         try
         {
-            saved = SavedIpsets.Parse(result.StandardOutput);
+            saved = reader.Finish();
         }
         catch (FormatException e)
         {
@@ -296,7 +297,7 @@ public sealed partial class IpSets
     private async Task<CommandResult> RestoreAsync(IpsetBatch batch, CancellationToken cancellationToken)
     {
         _metrics.LinesExecuted.Inc(batch.Lines);
-        return await RunAsync(new Command(Tool, ["restore"], batch.Text, _options.CommandTimeout), cancellationToken).ConfigureAwait(false);
+        return await RunAsync(new Command(Tool, ["restore"], batch.Input, _options.CommandTimeout), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<CommandResult> RunAsync(Command command, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Felix.Dataplane.Exec;
 
 namespace Felix.Dataplane.Ipsets;
 
@@ -29,6 +30,9 @@ internal sealed class IpsetBatch
     public int Lines => _lines.Count;
 
     public bool IsEmpty => _lines.Count == 0;
+
+    /// <summary>The input as the pieces it was built in: a cold start's is 250k lines.</summary>
+    public CommandInput Input => CommandInput.Wrap(string.Empty, _text, string.Empty);
 
     public string Text => _text.ToString();
 

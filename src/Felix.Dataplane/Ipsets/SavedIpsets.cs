@@ -1,4 +1,5 @@
 using System.Net;
+using Felix.Dataplane.Exec;
 
 namespace Felix.Dataplane.Ipsets;
 
@@ -26,16 +27,29 @@ internal sealed class SavedIpsets
     public static SavedIpsets Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var owned = new Dictionary<string, SavedIpset>(StringComparer.Ordinal);
-        var total = 0;
-        var number = 0;
-        foreach (var range in text.AsSpan().Split('\n'))
+        var reader = new Reader();
+        OutputLines.Feed(text, reader);
+        return reader.Finish();
+    }
+
+    /// <summary>
+    /// Reads save output given a line at a time as the program prints it
+    /// (<see cref="Command.OutputLines"/>): at scale it is hundreds of thousands of members.
+    /// </summary>
+    public sealed class Reader : IOutputLines
+    {
+        private readonly Dictionary<string, SavedIpset> _owned = new(StringComparer.Ordinal);
+        private int _total;
+        private int _number;
+        private string? _error;
+
+        public void Line(ReadOnlySpan<char> line)
         {
-            number++;
-            var line = text.AsSpan()[range].TrimEnd('\r');
-            if (line.IsEmpty)
+            _number++;
+            line = line.TrimEnd('\r');
+            if (_error is not null || line.IsEmpty)
             {
-                continue;
+                return;
             }
             if (line.StartsWith("add "))
             {
@@ -43,31 +57,37 @@ internal sealed class SavedIpsets
                 var space = rest.IndexOf(' ');
                 if (space <= 0)
                 {
-                    throw new FormatException($"ipset save line {number} is not an add of a member: {line}");
+                    _error = $"ipset save line {_number} is not an add of a member: {line}";
+                    return;
                 }
                 var name = rest[..space];
-                if (name.StartsWith(IpSetNames.OwnedPrefix) && owned.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name, out var set))
+                if (name.StartsWith(IpSetNames.OwnedPrefix) && _owned.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name, out var set))
                 {
                     set.AddSavedMember(rest[(space + 1)..]);
                 }
-                continue;
+                return;
             }
             if (!line.StartsWith("create "))
             {
-                throw new FormatException($"ipset save line {number} is neither create nor add: {line}");
+                _error = $"ipset save line {_number} is neither create nor add: {line}";
+                return;
             }
-            total++;
+            _total++;
             var words = line.ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (words.Length < 3)
             {
-                throw new FormatException($"ipset save line {number} is a create without a type: {line}");
+                _error = $"ipset save line {_number} is a create without a type: {line}";
+                return;
             }
             if (IpSetNames.IsOwned(words[1]))
             {
-                owned[words[1]] = SavedIpset.FromCreate(words);
+                _owned[words[1]] = SavedIpset.FromCreate(words);
             }
         }
-        return new SavedIpsets(owned, total);
+
+        /// <summary>The sets as read.</summary>
+        /// <exception cref="FormatException">A line that save does not print.</exception>
+        public SavedIpsets Finish() => _error is null ? new SavedIpsets(_owned, _total) : throw new FormatException(_error);
     }
 }
 

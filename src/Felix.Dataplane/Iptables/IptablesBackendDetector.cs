@@ -43,11 +43,12 @@ public sealed partial class IptablesBackendDetector
             var save = new IptablesCommands(version, backend, 0).Save;
             try
             {
-                var result = await _runner.RunAsync(new Command(save, [], null, IptablesCommands.SaveTimeout), cancellationToken)
+                var rules = new RuleCounter();
+                var result = await _runner.RunAsync(new Command(save, [], null, IptablesCommands.SaveTimeout, rules), cancellationToken)
                     .ConfigureAwait(false);
                 if (result.Succeeded)
                 {
-                    total += result.StandardOutput.Split('\n').Count(line => line.StartsWith("-A ", StringComparison.Ordinal));
+                    total += rules.Count;
                 }
                 else
                 {
@@ -60,6 +61,20 @@ public sealed partial class IptablesBackendDetector
             }
         }
         return total;
+    }
+
+    /// <summary>Counts the rules of a save's output as it is read: at scale the output is tens of MB.</summary>
+    private sealed class RuleCounter : IOutputLines
+    {
+        public int Count { get; private set; }
+
+        public void Line(ReadOnlySpan<char> line)
+        {
+            if (line.StartsWith("-A "))
+            {
+                Count++;
+            }
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "iptables backend: {Backend} (rules found: legacy {Legacy}, nft {Nft}; {Reason})")]

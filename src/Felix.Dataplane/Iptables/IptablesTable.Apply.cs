@@ -224,7 +224,7 @@ public sealed partial class IptablesTable
     {
         _metrics.RestoreCalls.Inc();
         _metrics.LinesExecuted.Inc(batch.Lines);
-        var command = new Command(_commands.Restore, _commands.RestoreArguments, batch.Text, _commands.RestoreTimeout);
+        var command = new Command(_commands.Restore, _commands.RestoreArguments, batch.Input, _commands.RestoreTimeout);
         try
         {
             return await _runner.RunAsync(command, cancellationToken).ConfigureAwait(false);

@@ -33,7 +33,8 @@ public sealed partial class IptablesTable
     public async Task<bool> TryReadBackAsync(CancellationToken cancellationToken)
     {
         _metrics.SaveCalls.Inc();
-        var command = new Command(_commands.Save, ["-t", _tableName], null, IptablesCommands.SaveTimeout);
+        var reader = new SavedTable.Reader(_table);
+        var command = new Command(_commands.Save, ["-t", _tableName], null, IptablesCommands.SaveTimeout, reader);
         CommandResult result;
         try
         {
@@ -53,7 +54,7 @@ public sealed partial class IptablesTable
         SavedTable saved;
         try
         {
-            saved = SavedTable.Parse(result.StandardOutput, _table);
+            saved = reader.Finish();
         }
         catch (FormatException e)
         {

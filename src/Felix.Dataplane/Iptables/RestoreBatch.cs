@@ -1,4 +1,5 @@
 using System.Text;
+using Felix.Dataplane.Exec;
 
 namespace Felix.Dataplane.Iptables;
 
@@ -57,8 +58,11 @@ public sealed class RestoreBatch
 
     public void DeleteChain(string chain) => Line(chain).Append("-X ").Append(chain).Append('\n');
 
-    /// <summary>The complete input, ending in COMMIT.</summary>
-    public string Text => _header + (Listing ? "-S\n" : string.Empty) + _text.ToString() + "COMMIT\n";
+    /// <summary>The complete input, ending in COMMIT, as the pieces it was built in (at scale, tens of MB).</summary>
+    public CommandInput Input => CommandInput.Wrap(Listing ? _header + "-S\n" : _header, _text, "COMMIT\n");
+
+    /// <summary>The complete input as one string.</summary>
+    public string Text => Input.ToString();
 
     private StringBuilder Line(string chain)
     {

@@ -1,3 +1,5 @@
+using Felix.Dataplane.Exec;
+
 namespace Felix.Dataplane.Iptables;
 
 /// <summary>A rule as read back: our hash if it has one, and the chain it jumps or goes to, if any.</summary>
@@ -13,10 +15,10 @@ public sealed record SavedChain(string Name, bool IsBuiltin, IReadOnlyList<Saved
 /// ours matter.
 /// </summary>
 /// <remarks>
-/// At 10k endpoints the output is ~190k lines (~30 MB of text). It is read in place, line by line
-/// over spans: splitting it into line strings first held a second copy of the whole table while
-/// the first was still alive, and that transient copy set the agent's peak memory. Chain names
-/// and targets repeat on every rule, so each is allocated once per parse.
+/// At 10k endpoints the output is ~190k lines (~30 MB of text). It is read line by line over
+/// spans as the program prints it: splitting it into line strings, or even holding it whole, set
+/// the agent's peak memory. Chain names and targets repeat on every rule, so each is allocated
+/// once per parse.
 /// </remarks>
 public sealed class SavedTable
 {
@@ -32,51 +34,93 @@ public sealed class SavedTable
     public static SavedTable Parse(string saveOutput, TableName table)
     {
         ArgumentNullException.ThrowIfNull(saveOutput);
-        var header = "*" + table.ToRestoreName();
-        var chains = new Dictionary<string, (bool Builtin, List<SavedRule> Rules)>(StringComparer.Ordinal);
-        var byName = chains.GetAlternateLookup<ReadOnlySpan<char>>();
-        var targets = new HashSet<string>(StringComparer.Ordinal);
-        var order = new List<string>();
-        var inTable = false;
-        var lineNumber = 0;
-        foreach (var raw in saveOutput.AsSpan().EnumerateLines())
+        var reader = new Reader(table);
+        OutputLines.Feed(saveOutput, reader);
+        return reader.Finish();
+    }
+
+    /// <summary>
+    /// Reads the block of one table from save output given a line at a time, as the program
+    /// prints it (<see cref="Command.OutputLines"/>), so the output is never held whole.
+    /// </summary>
+    public sealed class Reader : IOutputLines
+    {
+        private readonly string _header;
+        private readonly Dictionary<string, (bool Builtin, List<SavedRule> Rules)> _chains = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _targets = new(StringComparer.Ordinal);
+        private readonly List<string> _order = [];
+        private bool _inTable;
+        private bool _done;
+        private int _lineNumber;
+        private string? _error;
+
+        public Reader(TableName table)
         {
-            lineNumber++;
-            var line = raw.TrimEnd('\r');
-            if (!inTable)
+            _header = "*" + table.ToRestoreName();
+        }
+
+        public void Line(ReadOnlySpan<char> line)
+        {
+            _lineNumber++;
+            if (_done)
             {
-                inTable = line.SequenceEqual(header);
-                continue;
+                return;
+            }
+            line = line.TrimEnd('\r');
+            if (!_inTable)
+            {
+                _inTable = line.SequenceEqual(_header);
+                return;
             }
             if (line.SequenceEqual("COMMIT"))
             {
-                break;
+                _done = true;
+                return;
             }
             if (line.IsEmpty || line[0] == '#')
             {
-                continue;
+                return;
             }
             if (line[0] == ':')
             {
                 var space = line.IndexOf(' ');
                 if (space < 2)
                 {
-                    throw new FormatException($"line {lineNumber}: chain line without a policy: {line}");
+                    Fail($"line {_lineNumber}: chain line without a policy: {line}");
+                    return;
                 }
                 var name = line[1..space].ToString();
-                chains[name] = (!line[(space + 1)..].StartsWith('-'), []);
-                order.Add(name);
-                continue;
+                _chains[name] = (!line[(space + 1)..].StartsWith('-'), []);
+                _order.Add(name);
+                return;
             }
-            if (!TrySplitAppend(line, out var chainName, out var body) || !byName.TryGetValue(chainName, out var chain))
+            if (!TrySplitAppend(line, out var chainName, out var body)
+                || !_chains.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(chainName, out var chain))
             {
-                throw new FormatException($"line {lineNumber}: not a rule of a declared chain: {line}");
+                Fail($"line {_lineNumber}: not a rule of a declared chain: {line}");
+                return;
             }
             var target = FindTarget(body);
-            chain.Rules.Add(new SavedRule(RuleHash.Find(body), target.IsEmpty ? null : Intern(targets, target)));
+            chain.Rules.Add(new SavedRule(RuleHash.Find(body), target.IsEmpty ? null : Intern(_targets, target)));
         }
-        return new SavedTable(order.ToDictionary(
-            n => n, n => new SavedChain(n, chains[n].Builtin, chains[n].Rules), StringComparer.Ordinal));
+
+        /// <summary>The table as read.</summary>
+        /// <exception cref="FormatException">A line was not in iptables-save's format.</exception>
+        public SavedTable Finish()
+        {
+            if (_error is not null)
+            {
+                throw new FormatException(_error);
+            }
+            return new SavedTable(_order.ToDictionary(
+                n => n, n => new SavedChain(n, _chains[n].Builtin, _chains[n].Rules), StringComparer.Ordinal));
+        }
+
+        private void Fail(string error)
+        {
+            _error = error;
+            _done = true;
+        }
     }
 
     /// <summary><c>-A CHAIN BODY</c>, the body possibly empty (a rule with no match and no target).</summary>

@@ -109,7 +109,7 @@ public partial class DataplaneDriverApplyTests
         {
             if (command.FileName.EndsWith("-restore", StringComparison.Ordinal))
             {
-                seen.AddRange(MatchSet().Matches(command.StandardInput!).Select(m => (m.Groups[1].Value, host.Commands.Ipset.Members(m.Groups[1].Value))));
+                seen.AddRange(MatchSet().Matches(command.StandardInput!.ToString()).Select(m => (m.Groups[1].Value, host.Commands.Ipset.Members(m.Groups[1].Value))));
             }
             return Task.CompletedTask;
         };
@@ -135,7 +135,7 @@ public partial class DataplaneDriverApplyTests
         var referencesAtDestroy = new List<int>();
         host.Commands.BeforeRun = command =>
         {
-            if (command.StandardInput?.Contains("destroy felix-v4-db-users", StringComparison.Ordinal) == true)
+            if (command.StandardInput?.ToString().Contains("destroy felix-v4-db-users", StringComparison.Ordinal) == true)
             {
                 referencesAtDestroy.Add(host.Commands.SetReferences().GetValueOrDefault("felix-v4-db-users"));
             }

@@ -73,7 +73,7 @@ internal sealed partial class HostCommands : ICommandRunner
             _ => throw new CommandException($"cannot run {command.FileName}: No such file or directory"),
         };
         var result = await target.RunAsync(command, cancellationToken);
-        var input = command.StandardInput ?? string.Join(' ', command.Arguments);
+        var input = command.StandardInput?.ToString() ?? string.Join(' ', command.Arguments);
         lock (_gate)
         {
             _runs.Add(new HostRun(program, input.Split('\n')[0], input, result.Succeeded));

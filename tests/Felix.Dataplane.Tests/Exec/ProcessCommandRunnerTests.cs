@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Text;
 using Felix.Dataplane.Exec;
 
 namespace Felix.Dataplane.Tests.Exec;
@@ -19,6 +21,28 @@ public class ProcessCommandRunnerTests
 
         Assert.True(result.Succeeded);
         Assert.Equal(input, result.StandardOutput);
+    }
+
+    [Fact]
+    public async Task Input_in_pieces_and_output_by_lines_flow_without_deadlock()
+    {
+        // A builder of this size has many chunks; each is written as it is, and each line comes back whole.
+        var body = new StringBuilder();
+        for (var i = 0; i < 100_000; i++)
+        {
+            body.Append("-A felix-to-").Append(i.ToString("x11", CultureInfo.InvariantCulture)).Append(" -j DROP\n");
+        }
+        var lines = new LineList();
+
+        var result = await _runner.RunAsync(
+            new Command("cat", [], CommandInput.Wrap("*filter\n", body, "COMMIT"), Generous, lines), CancellationToken.None);
+
+        Assert.True(result.Succeeded);
+        Assert.Equal(string.Empty, result.StandardOutput);
+        Assert.Equal(100_002, lines.Count);
+        Assert.Equal("*filter", lines[0]);
+        Assert.Equal("-A felix-to-0000001869f -j DROP", lines[^2]);
+        Assert.Equal("COMMIT", lines[^1]);
     }
 
     [Fact]
@@ -96,5 +120,10 @@ public class ProcessCommandRunnerTests
         {
             // No such process: it is gone.
         }
+    }
+
+    private sealed class LineList : List<string>, IOutputLines
+    {
+        public void Line(ReadOnlySpan<char> line) => Add(line.ToString());
     }
 }

@@ -53,7 +53,7 @@ public sealed partial class FakeIpset : ICommandRunner
 
     /// <summary>The stdin of every restore run, in order.</summary>
     public IReadOnlyList<string> RestoreInputs =>
-        [.. Calls.Where(call => call.Subcommand == "restore").Select(call => call.Command.StandardInput ?? string.Empty)];
+        [.. Calls.Where(call => call.Subcommand == "restore").Select(call => call.Command.StandardInput?.ToString() ?? string.Empty)];
 
     /// <summary>Lines of all restore input so far that do something: see <see cref="CountLines"/>.</summary>
     public int LinesExecuted => RestoreInputs.Sum(CountLines);
@@ -101,10 +101,10 @@ public sealed partial class FakeIpset : ICommandRunner
         }
         lock (_gate)
         {
-            var (exitCode, stdout, stderr) = FakeIpsetCommands.Run(_kernel, command.Arguments, command.StandardInput);
+            var (exitCode, stdout, stderr) = FakeIpsetCommands.Run(_kernel, command.Arguments, command.StandardInput?.ToString());
             var result = new CommandResult(exitCode, stdout, stderr, TimeSpan.Zero);
             _calls.Add(new FakeIpsetCall(command, result));
-            return Task.FromResult(result);
+            return Task.FromResult(StreamedOutput.Deliver(command, result));
         }
     }
 

@@ -19,7 +19,7 @@ public sealed partial class FakeIpsetTests
             call =>
             {
                 Assert.Equal("restore", call.Subcommand);
-                Assert.Equal(input, call.Command.StandardInput);
+                Assert.Equal(input, call.Command.StandardInput?.ToString());
                 Assert.Equal(0, call.Result!.ExitCode);
             },
             call =>
@@ -113,7 +113,7 @@ public sealed partial class FakeIpsetTests
         fake.CreateSet("felix-v4-x");
         fake.BeforeRestore = command =>
         {
-            Assert.Equal("add felix-v4-x 10.0.0.1\n", command.StandardInput);
+            Assert.Equal("add felix-v4-x 10.0.0.1\n", command.StandardInput?.ToString());
             fake.AddMember("felix-v4-x", "10.0.0.1");
         };
 

@@ -78,7 +78,7 @@ public sealed partial class FakeIptables : ICommandRunner
 
     /// <summary>The stdin of every restore run, in order.</summary>
     public IReadOnlyList<string> RestoreInputs =>
-        [.. Calls.Where(c => c.Tool == FakeIptablesTool.Restore).Select(c => c.Command.StandardInput ?? string.Empty)];
+        [.. Calls.Where(c => c.Tool == FakeIptablesTool.Restore).Select(c => c.Command.StandardInput?.ToString() ?? string.Empty)];
 
     /// <summary>Lines of all restore input so far that do something: see <see cref="CountLines"/>.</summary>
     public int LinesExecuted => RestoreInputs.Sum(CountLines);
@@ -138,12 +138,12 @@ public sealed partial class FakeIptables : ICommandRunner
             var state = backend == FakeIptablesBackend.Legacy ? Legacy : Nft;
             result = tool == FakeIptablesTool.Restore
                 ? FakeRestore.Run(state, new RestoreDialect(backend, family, name, command.FileName), command.Arguments,
-                    command.StandardInput ?? string.Empty, Options.SetExists)
+                    command.StandardInput?.ToString() ?? string.Empty, Options.SetExists)
                 : FakeSave.Run(state, Options.SeparateBackends ? Legacy : null, backend, family, command.FileName, command.Arguments, Options.Clock);
             result = result with { Duration = tool == FakeIptablesTool.Restore ? RestoreDuration : SaveDuration };
             _calls.Add(new FakeIptablesCall(command, tool, result));
         }
-        return Task.FromResult(result);
+        return Task.FromResult(StreamedOutput.Deliver(command, result));
     }
 
     /// <param name="tool">The tool about to run.</param>

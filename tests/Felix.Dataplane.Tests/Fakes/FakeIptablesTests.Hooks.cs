@@ -17,7 +17,7 @@ public sealed partial class FakeIptablesTests
             call =>
             {
                 Assert.Equal(FakeIptablesTool.Restore, call.Tool);
-                Assert.Equal(input, call.Command.StandardInput);
+                Assert.Equal(input, call.Command.StandardInput?.ToString());
                 Assert.Equal(0, call.Result!.ExitCode);
             },
             call =>
@@ -95,7 +95,7 @@ public sealed partial class FakeIptablesTests
         // Another process removes the rule the code under test is about to delete by position.
         fake.BeforeRestore = command =>
         {
-            Assert.Equal("*filter\n-D full 2\nCOMMIT\n", command.StandardInput);
+            Assert.Equal("*filter\n-D full 2\nCOMMIT\n", command.StandardInput?.ToString());
             fake.DeleteRule(V4, "filter", "full", 1);
         };
 

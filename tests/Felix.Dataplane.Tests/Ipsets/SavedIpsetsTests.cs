@@ -55,6 +55,19 @@ public sealed class SavedIpsetsTests
     }
 
     [Fact]
+    public void A_reader_given_lines_one_by_one_reports_the_first_bad_line_when_finished()
+    {
+        var reader = new SavedIpsets.Reader();
+        foreach (var line in new[] { "create felix-v4-a hash:ip family inet", "add felix-v4-a 10.0.0.1", "Name: x", "create" })
+        {
+            reader.Line(line);
+        }
+
+        var error = Assert.Throws<FormatException>(reader.Finish);
+        Assert.Contains("line 3", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Members_of_sets_not_created_first_are_ignored()
     {
         var saved = SavedIpsets.Parse("add felix-v4-a 10.0.0.1\n");

@@ -64,6 +64,19 @@ public sealed class SavedTableTests
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_reader_given_lines_one_by_one_reports_the_first_bad_line_when_finished()
+    {
+        var reader = new SavedTable.Reader(TableName.Filter);
+        foreach (var line in new[] { "*filter", ":felix-y - [0:0]", "-A felix-y -j DROP", "-A felix-z -j DROP", ":bad", "-A felix-y -j ACCEPT", "COMMIT" })
+        {
+            reader.Line(line);
+        }
+
+        var error = Assert.Throws<FormatException>(reader.Finish);
+        Assert.Contains("line 4", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("-j felix-a", "felix-a")]
     [InlineData("-m mark --mark 0x1/0x1 -g felix-b", "felix-b")]

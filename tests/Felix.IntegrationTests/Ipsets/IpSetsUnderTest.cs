@@ -61,7 +61,7 @@ public sealed class IpSetsUnderTest
 
     /// <summary>The stdin of every <c>ipset restore</c> run so far, oldest first.</summary>
     public IReadOnlyList<string> Restores =>
-        [.. Runner.Commands.Where(c => c.Arguments is ["restore"]).Select(c => c.StandardInput ?? string.Empty)];
+        [.. Runner.Commands.Where(c => c.Arguments is ["restore"]).Select(c => c.StandardInput?.ToString() ?? string.Empty)];
 
     /// <summary>How many <c>ipset save</c> runs (read-backs) so far.</summary>
     public int Saves => Runner.Commands.Count(c => c.Arguments is ["save"]);
