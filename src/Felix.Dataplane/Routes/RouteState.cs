@@ -35,8 +35,45 @@ internal sealed class RouteState(IPNetwork destination)
 {
     public IPNetwork Destination { get; } = destination;
 
-    /// <summary>Usually one; several only while endpoints disagree about an address.</summary>
-    public List<RouteClaim> Claims { get; } = new(1);
+    // Usually one claim; several only while endpoints disagree about an address. At 100k remote
+    // endpoints a list per destination was two objects each, so the first claim is held inline.
+    private RouteClaim _claim;
+    private List<RouteClaim>? _moreClaims;
+
+    public int ClaimCount => _claim.Owner is null ? 0 : 1 + (_moreClaims?.Count ?? 0);
+
+    /// <summary>Who wants the destination routed, in the order they asked.</summary>
+    public IEnumerable<string> ClaimOwners =>
+        _claim.Owner is null ? [] : [_claim.Owner, .. (_moreClaims ?? []).Select(c => c.Owner)];
+
+    public void AddClaim(RouteClaim claim)
+    {
+        if (_claim.Owner is null)
+        {
+            _claim = claim;
+        }
+        else
+        {
+            (_moreClaims ??= []).Add(claim);
+        }
+    }
+
+    public void RemoveClaim(RouteClaim claim)
+    {
+        if (_claim == claim)
+        {
+            _claim = _moreClaims is [var next, ..] ? next : default;
+            _moreClaims?.RemoveAt(0);
+        }
+        else
+        {
+            _moreClaims?.Remove(claim);
+        }
+        if (_moreClaims is [])
+        {
+            _moreClaims = null;
+        }
+    }
 
     /// <summary>Our route to the destination as the kernel holds it (read back, then kept from our own writes), or null.</summary>
     public RouteSpec? Kernel
@@ -80,16 +117,16 @@ internal sealed class RouteState(IPNetwork destination)
     {
         get
         {
-            if (Claims.Count == 0)
+            if (_claim.Owner is null)
             {
                 return null;
             }
-            var best = Claims[0];
-            for (var i = 1; i < Claims.Count; i++)
+            var best = _claim;
+            foreach (var claim in _moreClaims ?? [])
             {
-                if (Claims[i].Beats(best))
+                if (claim.Beats(best))
                 {
-                    best = Claims[i];
+                    best = claim;
                 }
             }
             return best.Target;
@@ -97,7 +134,7 @@ internal sealed class RouteState(IPNetwork destination)
     }
 
     /// <summary>Nothing wants it, the kernel has none of ours, and nothing is owed: the state can go.</summary>
-    public bool IsIdle => Claims.Count == 0 && Kernel is null && Wanted is null && !FlushPending;
+    public bool IsIdle => _claim.Owner is null && Kernel is null && Wanted is null && !FlushPending;
 
     /// <summary>A single address (<c>/32</c>, <c>/128</c>): the only kind whose conntrack entries are flushed.</summary>
     public bool IsHost => Destination.PrefixLength == (Destination.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);

@@ -58,8 +58,9 @@ public sealed partial class RouteTable
     private readonly Dictionary<IPNetwork, RouteState> _routes = new(DestinationComparer.Instance);
     private readonly Dictionary<IPNetwork, RouteState>.AlternateLookup<DestinationBytes> _routesByBytes;
     private readonly KnownRoutes _known;
-    private readonly Dictionary<string, HashSet<IPNetwork>> _byInterface = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (IPAddress Gateway, HashSet<IPNetwork> Destinations)> _byRemote = new(StringComparer.Ordinal);
+    // Per owner, its few destinations as a plain array: a set per remote endpoint cost ~190 bytes each at 100k.
+    private readonly Dictionary<string, IPNetwork[]> _byInterface = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (IPAddress Gateway, IPNetwork[] Destinations)> _byRemote = new(StringComparer.Ordinal);
     private readonly HashSet<IPNetwork> _dirty = [];
     private readonly Queue<IPNetwork> _flushQueue = new();
     private readonly HashSet<IPNetwork> _unreachable = [];
@@ -119,14 +120,10 @@ public sealed partial class RouteTable
     {
         CheckInterfaceName(interfaceName);
         ArgumentNullException.ThrowIfNull(destinations);
-        var wanted = new HashSet<IPNetwork>();
-        foreach (var destination in destinations)
-        {
-            wanted.Add(CheckDestination(destination));
-        }
+        var wanted = Distinct(destinations);
         var claim = new RouteClaim(interfaceName, null);
         Reclaim(claim, _byInterface.GetValueOrDefault(interfaceName), wanted);
-        if (wanted.Count == 0)
+        if (wanted.Length == 0)
         {
             _byInterface.Remove(interfaceName);
             _newlyWanted.Remove(interfaceName);
@@ -158,11 +155,7 @@ public sealed partial class RouteTable
         {
             throw new ArgumentException($"gateway {gateway} is not an IPv{(int)_version} address", nameof(gateway));
         }
-        var wanted = new HashSet<IPNetwork>();
-        foreach (var destination in destinations)
-        {
-            wanted.Add(CheckDestination(destination));
-        }
+        var wanted = Distinct(destinations);
         var claim = new RouteClaim(owner, gateway);
         var current = _byRemote.GetValueOrDefault(owner);
         if (current.Gateway is not null && !current.Gateway.Equals(gateway))
@@ -172,7 +165,7 @@ public sealed partial class RouteTable
             current = default;
         }
         Reclaim(claim, current.Destinations, wanted);
-        if (wanted.Count == 0)
+        if (wanted.Length == 0)
         {
             _byRemote.Remove(owner);
         }
@@ -192,14 +185,16 @@ public sealed partial class RouteTable
         }
     }
 
-    private void Reclaim(RouteClaim claim, HashSet<IPNetwork>? current, HashSet<IPNetwork> wanted)
+    private void Reclaim(RouteClaim claim, IPNetwork[]? currentDestinations, IPNetwork[] wantedDestinations)
     {
+        var current = currentDestinations is null ? null : Searchable(currentDestinations);
+        var wanted = Searchable(wantedDestinations);
         if (current is not null)
         {
             foreach (var destination in current.Where(d => !wanted.Contains(d)))
             {
                 var state = _routes[destination];
-                state.Claims.Remove(claim);
+                state.RemoveClaim(claim);
                 state.ForeignHeld = false;
                 MarkDirty(state);
             }
@@ -207,17 +202,24 @@ public sealed partial class RouteTable
         foreach (var destination in wanted.Where(d => current is null || !current.Contains(d)))
         {
             var state = StateOf(destination);
-            if (state.Claims.Count > 0)
+            if (state.ClaimCount > 0)
             {
-                LogConflict(_logger, destination, string.Join(", ", state.Claims.Select(c => c.Owner)), claim.Owner);
+                LogConflict(_logger, destination, string.Join(", ", state.ClaimOwners), claim.Owner);
             }
-            state.Claims.Add(claim);
+            state.AddClaim(claim);
             state.ForeignHeld = false;
             MarkDirty(state);
         }
     }
 
     private AddressFamily Family => _version == IpVersion.V4 ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6;
+
+    /// <summary>The destinations checked, each once, in their order.</summary>
+    private IPNetwork[] Distinct(IEnumerable<IPNetwork> destinations) => [.. destinations.Select(CheckDestination).Distinct()];
+
+    /// <summary>An owner's destinations to look up in: the array itself, a set when there are many.</summary>
+    private static ICollection<IPNetwork> Searchable(IPNetwork[] destinations) =>
+        destinations.Length > 16 ? new HashSet<IPNetwork>(destinations) : destinations;
 
     private IPNetwork CheckDestination(IPNetwork destination) =>
         destination.BaseAddress.AddressFamily == Family

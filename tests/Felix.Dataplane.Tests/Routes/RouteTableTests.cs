@@ -160,6 +160,31 @@ public sealed partial class RouteTableTests
     }
 
     [Fact]
+    public async Task Claims_leave_in_any_order_and_the_best_remaining_one_routes_the_address()
+    {
+        var cali1 = _harness.Netlink.AddLink("cali1");
+        _harness.Netlink.AddLink("cali2");
+        var cali3 = _harness.Netlink.AddLink("cali3");
+        var table = _harness.NewTable();
+        table.SetRoutes("cali2", Nets("10.65.0.1"));
+        table.SetRoutes("cali3", Nets("10.65.0.1"));
+        table.SetRoutes("cali1", Nets("10.65.0.1"));
+
+        table.RemoveInterface("cali2");
+        await ApplyAsync(table);
+        Assert.Equal($"10.65.0.1/32 dev {cali1} scope link proto 80", _harness.RouteTo("10.65.0.1/32"));
+
+        table.RemoveInterface("cali1");
+        await ApplyAsync(table);
+        Assert.Equal($"10.65.0.1/32 dev {cali3} scope link proto 80", _harness.RouteTo("10.65.0.1/32"));
+
+        table.RemoveInterface("cali3");
+        await ApplyAsync(table);
+        Assert.Null(_harness.RouteTo("10.65.0.1/32"));
+        Assert.False(table.HasPendingWork);
+    }
+
+    [Fact]
     public void Addresses_of_the_other_family_invalid_names_and_the_kernels_protocols_are_refused()
     {
         var table = _harness.NewTable();
