@@ -67,6 +67,21 @@ public sealed class PlainHttpServerTests
     }
 
     [Fact]
+    public async Task The_ipv6_wildcard_answers_ipv4_clients_too()
+    {
+        using var server = new PlainHttpServer("test endpoints", "::", 0, "TestHost, TestPort", Echo, NullLogger.Instance);
+        await server.StartAsync(CancellationToken.None);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+
+        var overIpv4 = await http.GetStringAsync(new Uri($"http://127.0.0.1:{server.LocalEndpoint!.Port}/v4"));
+        var overIpv6 = await http.GetStringAsync(new Uri($"http://[::1]:{server.LocalEndpoint.Port}/v6"));
+
+        Assert.Equal("GET /v4\n", overIpv4);
+        Assert.Equal("GET /v6\n", overIpv6);
+        await server.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
     public async Task A_failure_to_bind_names_the_parameters()
     {
         using var first = new PlainHttpServer("test endpoints", "127.0.0.1", 0, "TestHost, TestPort", Echo, NullLogger.Instance);

@@ -81,6 +81,12 @@ public sealed partial class PlainHttpServer : IDisposable
         {
             var address = await ResolveAsync(_host, cancellationToken) ?? throw new SocketException((int)SocketError.HostNotFound);
             listener = new TcpListener(address, _port);
+            if (address.Equals(IPAddress.IPv6Any))
+            {
+                // "::" is every address, IPv4 ones too (as a Go or C server has it); .NET alone would
+                // make the socket IPv6-only.
+                listener.Server.DualMode = true;
+            }
             listener.Start();
         }
         catch (SocketException e)
