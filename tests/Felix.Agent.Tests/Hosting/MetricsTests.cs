@@ -6,15 +6,6 @@ namespace Felix.Agent.Tests.Hosting;
 
 public class MetricsTests
 {
-    [Theory]
-    [InlineData("0.0.0.0", "+")]
-    [InlineData("::", "+")]
-    [InlineData("127.0.0.1", "127.0.0.1")]
-    [InlineData("::1", "[::1]")]
-    [InlineData("node1.example", "node1.example")]
-    public void Listen_addresses_become_listener_prefixes(string host, string prefix) =>
-        Assert.Equal(prefix, MetricsServer.PrefixHost(host));
-
     [Fact]
     public async Task Ready_and_live_gauges_follow_the_health_aggregator()
     {

@@ -15,7 +15,7 @@ public sealed class AgentProcessTests
     [Fact]
     public async Task Serves_health_and_metrics_then_stops_on_SIGTERM_with_exit_code_0()
     {
-        // The acceptance command: only the two ports set, metrics on the default 0.0.0.0 ("+").
+        // The acceptance command: only the two ports set, metrics on the default 0.0.0.0 (every IPv4 address).
         await using var agent = await AgentProcess.StartAsync(new Dictionary<string, string> { ["FELIX_PROMETHEUSMETRICSHOST"] = "0.0.0.0" });
         await agent.WaitForLivenessAsync(StartTimeout);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
