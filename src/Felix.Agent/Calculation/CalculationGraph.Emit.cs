@@ -1,4 +1,5 @@
 using Felix.Agent.Model;
+using Felix.Dataplane.Collections;
 
 namespace Felix.Agent.Calculation;
 
@@ -183,7 +184,7 @@ public sealed partial class CalculationGraph
                 removals.Add(new EndpointRemove(key));
             }
         }
-        _dirtyEndpoints.Clear();
+        _dirtyEndpoints.ClearAndShrink();
         return removals;
     }
 
@@ -206,7 +207,7 @@ public sealed partial class CalculationGraph
                 removals.Add(new RemoteEndpointRouteRemove(key));
             }
         }
-        _dirtyRoutes.Clear();
+        _dirtyRoutes.ClearAndShrink();
         return removals;
     }
 

@@ -1,4 +1,5 @@
 using Felix.Agent.Model;
+using Felix.Dataplane.Collections;
 
 namespace Felix.Agent.Datastore;
 
@@ -161,7 +162,7 @@ public sealed class SyncState
                 _delivered.Remove(path);
             }
         }
-        _dirty.Clear();
+        _dirty.ClearAndShrink();
         if (!_inSyncDelivered)
         {
             updates.Add(new DatastoreInSync());

@@ -1,4 +1,5 @@
 using System.Net;
+using Felix.Dataplane.Collections;
 using Felix.Dataplane.Exec;
 using Felix.Dataplane.Netlink;
 using Microsoft.Extensions.Logging;
@@ -91,6 +92,7 @@ public sealed partial class RouteTable
             Plan(state, second, null);
         }
         error ??= Execute(second, null).Error;
+        _dirty.ShrinkIfEmpty();
         var interfaces = first.Interfaces.Union(second.Interfaces).Count();
         var elapsed = _clock.GetElapsedTime(started).TotalSeconds;
         for (var i = 0; i < interfaces; i++)
