@@ -21,16 +21,7 @@ public sealed class HealthServerTests : IAsyncLifetime, IDisposable
 
     public void Dispose() => _server.Dispose();
 
-    private async Task<string> SendAsync(string request)
-    {
-        using var client = new TcpClient();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await client.ConnectAsync(_server.LocalEndpoint!, timeout.Token);
-        var stream = client.GetStream();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(request), timeout.Token);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        return await reader.ReadToEndAsync(timeout.Token);
-    }
+    private Task<string> SendAsync(string request) => RawHttp.ExchangeAsync(_server.LocalEndpoint!, request);
 
     [Fact]
     public async Task Readiness_is_503_until_ready_whatever_the_host_header()

@@ -33,16 +33,7 @@ public sealed class MetricsServerTests : IAsyncLifetime, IDisposable
 
     private Uri Url(string target) => new($"http://{_server.LocalEndpoint}{target}");
 
-    private async Task<string> SendAsync(string request)
-    {
-        using var client = new TcpClient();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await client.ConnectAsync(_server.LocalEndpoint!, timeout.Token);
-        var stream = client.GetStream();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(request), timeout.Token);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        return await reader.ReadToEndAsync(timeout.Token);
-    }
+    private Task<string> SendAsync(string request) => RawHttp.ExchangeAsync(_server.LocalEndpoint!, request);
 
     [Theory]
     [InlineData("/metrics")]

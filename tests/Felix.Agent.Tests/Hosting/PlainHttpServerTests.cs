@@ -14,17 +14,7 @@ public sealed class PlainHttpServerTests
         await server.StartAsync(CancellationToken.None);
         try
         {
-            using var client = new TcpClient { NoDelay = true };
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await client.ConnectAsync(server.LocalEndpoint!, timeout.Token);
-            var stream = client.GetStream();
-            foreach (var piece in pieces)
-            {
-                await stream.WriteAsync(Encoding.ASCII.GetBytes(piece), timeout.Token);
-                await stream.FlushAsync(timeout.Token);
-            }
-            using var reader = new StreamReader(stream, Encoding.UTF8);
-            return await reader.ReadToEndAsync(timeout.Token);
+            return await RawHttp.ExchangeAsync(server.LocalEndpoint!, pieces);
         }
         finally
         {
