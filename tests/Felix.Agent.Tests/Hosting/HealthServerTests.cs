@@ -1,5 +1,3 @@
-using System.Net.Sockets;
-using System.Text;
 using Felix.Agent.Hosting.Health;
 using Microsoft.Extensions.Logging.Abstractions;
 

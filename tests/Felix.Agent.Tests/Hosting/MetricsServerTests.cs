@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Felix.Agent.Hosting.Metrics;
 using Microsoft.Extensions.Logging.Abstractions;
