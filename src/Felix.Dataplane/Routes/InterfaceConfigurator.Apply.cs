@@ -53,6 +53,11 @@ public sealed partial class InterfaceConfigurator
             return false;
         }
         (_listNeeded, _listRetry) = (false, default);
+        if (_resendAll)
+        {
+            // A new pass supersedes what is left of the last one.
+            _recheck.Clear();
+        }
         _links.Clear();
         _linkNames.Clear();
         _upSent.Clear();
@@ -61,6 +66,7 @@ public sealed partial class InterfaceConfigurator
             _links[link.Name] = link;
             _linkNames[link.Index] = link.Name;
         }
+        var recheck = new List<string>();
         foreach (var (name, state) in _wanted)
         {
             if (!_links.TryGetValue(name, out var link) || state.ConfiguredIndex != link.Index)
@@ -69,17 +75,24 @@ public sealed partial class InterfaceConfigurator
                 state.ConfiguredIndex = 0;
                 _dirty.Add(name);
             }
-            else if (_resendAll || !link.IsUp)
+            else if (!link.IsUp)
             {
                 _dirty.Add(name);
             }
+            else if (_resendAll)
+            {
+                recheck.Add(name);
+            }
         }
+        recheck.Sort(StringComparer.Ordinal);
+        recheck.ForEach(_recheck.Enqueue);
         _resendAll = false;
         return true;
     }
 
     private bool ConfigureDirty(long now)
     {
+        PromoteRechecks();
         var ok = true;
         var batch = new List<NetlinkRequest>();
         var pending = new List<Pending>();
@@ -133,6 +146,25 @@ public sealed partial class InterfaceConfigurator
             ok &= Settle(p, batch, results);
         }
         return ok;
+    }
+
+    /// <summary>Up to the per-apply budget of a refresh's re-checks join the dirty interfaces (names no longer wanted cost nothing).</summary>
+    private void PromoteRechecks()
+    {
+        var budget = _options.MaxRechecksPerApply;
+        while (_recheck.TryPeek(out var name))
+        {
+            if (_wanted.ContainsKey(name) && !_dirty.Contains(name))
+            {
+                if (budget == 0)
+                {
+                    break;
+                }
+                _dirty.Add(name);
+                budget--;
+            }
+            _recheck.Dequeue();
+        }
     }
 
     /// <summary>The results of one interface's requests: a vanished link waits for its event; anything else refused is retried later.</summary>

@@ -17,7 +17,9 @@ namespace Felix.Dataplane.Routes;
 /// parameters gone, <c>ENODEV</c> from netlink), simply waits for its link event; a recreated one
 /// has a new index and is configured again. Every refresh interval the links are listed again and
 /// everything is re-checked and re-sent, which repairs what someone changed by hand (neighbour
-/// entries cannot be read back through the seam, and re-sending is a few microseconds each).
+/// entries cannot be read back through the seam, and re-sending is a few microseconds each); the
+/// re-checks of a pass are spread over applies, a few hundred each, so a pass over 10k interfaces
+/// never holds a change back for more than a few tens of milliseconds.
 /// </para>
 /// <para>
 /// Per interface (IPv4, always): <c>proxy_arp=1</c> so the host answers the workload's ARP for any
@@ -62,6 +64,9 @@ public sealed partial class InterfaceConfigurator
 
     /// <summary>Wanted interfaces not known to be configured on their current link (present or not).</summary>
     private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
+
+    /// <summary>Configured interfaces a refresh re-checks, a few per apply (see <see cref="InterfaceConfiguratorOptions.MaxRechecksPerApply"/>).</summary>
+    private readonly Queue<string> _recheck = new();
     private bool _listNeeded = true;
     private bool _resendAll;
     private Backoff _listRetry;
@@ -78,6 +83,7 @@ public sealed partial class InterfaceConfigurator
         ArgumentNullException.ThrowIfNull(logger);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(clock);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxRechecksPerApply, 1, nameof(options));
         _netlink = netlink;
         _sysctls = sysctls;
         _metrics = metrics;
@@ -98,6 +104,7 @@ public sealed partial class InterfaceConfigurator
             return RefreshDue
                 || (_listNeeded && _listRetry.NotBefore <= now)
                 || (_globalsNeeded && _globalsRetry.NotBefore <= now)
+                || _recheck.Count > 0
                 || _dirty.Any(n => _links.ContainsKey(n) && _wanted[n].Retry.NotBefore <= now);
         }
     }
