@@ -38,16 +38,23 @@ internal sealed class LiveArticleCluster : IAsyncDisposable
     private static readonly Dictionary<string, string> AgentSettings = new() { ["FELIX_IPTABLESBACKEND"] = "nft" };
 
     private readonly Dictionary<string, AgentProcess> _agents = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _agentSettings;
     private readonly ITestOutputHelper _output;
     private readonly Stopwatch _clock;
 
-    private LiveArticleCluster(Cluster cluster, ArticleModel model, EtcdClient etcd, ITestOutputHelper output, Stopwatch clock)
+    private LiveArticleCluster(Cluster cluster, ArticleModel model, EtcdClient etcd, ITestOutputHelper output, Stopwatch clock,
+        IReadOnlyDictionary<string, string>? agentSettings)
     {
         Cluster = cluster;
         Model = model;
         Etcd = etcd;
         _output = output;
         _clock = clock;
+        _agentSettings = new Dictionary<string, string>(AgentSettings);
+        foreach (var (name, value) in agentSettings ?? new Dictionary<string, string>())
+        {
+            _agentSettings[name] = value;
+        }
     }
 
     public Cluster Cluster { get; }
@@ -66,9 +73,11 @@ internal sealed class LiveArticleCluster : IAsyncDisposable
     /// <summary>
     /// Builds the cluster and the model, starts both agents and waits until both are ready and the
     /// article's matrix holds over both families (bounded: a fresh dataplane may still be resolving
-    /// neighbours for a moment after the agents report ready).
+    /// neighbours for a moment after the agents report ready). <paramref name="agentSettings"/> are
+    /// extra agent environment variables (short refresh intervals, a backend), for every agent
+    /// this cluster starts.
     /// </summary>
-    public static async Task<LiveArticleCluster> StartAsync(ITestOutputHelper output)
+    public static async Task<LiveArticleCluster> StartAsync(ITestOutputHelper output, IReadOnlyDictionary<string, string>? agentSettings = null)
     {
         var clock = Stopwatch.StartNew();
         var cluster = await Cluster.StartAsync(hostCount: 2);
@@ -85,7 +94,7 @@ internal sealed class LiveArticleCluster : IAsyncDisposable
             etcd = cluster.CreateEtcdClient();
             await ArticleWriter.WriteAsync(etcd, model);
             await cluster.AddBgpRoutesAsync();
-            var live = new LiveArticleCluster(cluster, model, etcd, output, clock);
+            var live = new LiveArticleCluster(cluster, model, etcd, output, clock, agentSettings);
             await Task.WhenAll(cluster.Hosts.Select(live.StartAgentAsync));
             live.Log("both agents ready");
             await live.AssertMatrixAsync(model.Expected(), model.Workloads, "the article's matrix with both agents ready");
@@ -102,7 +111,7 @@ internal sealed class LiveArticleCluster : IAsyncDisposable
     /// <summary>Starts an agent in <paramref name="host"/> and waits until its <c>/readiness</c> answers 200.</summary>
     public async Task<AgentProcess> StartAgentAsync(ClusterHost host)
     {
-        var agent = await Cluster.StartAgentAsync(host, AgentSettings);
+        var agent = await Cluster.StartAgentAsync(host, _agentSettings);
         _agents[host.Name] = agent;
         await agent.WaitForReadinessAsync(ReadyTimeout);
         return agent;
