@@ -71,7 +71,6 @@ public sealed class HostProtectionTests
         await d.StartAgentAsync(Settings(d, null));
         var dropsBefore = await CountAsync(d, "felix-INPUT", DropRule);
         await AssertPortsAsync(d, workload, "DROP", new() { [Allowed] = false, [Denied] = false, [HostBlocked] = false, [Dns] = false });
-        await AssertMetadataAsync(d, workload);
         var dropsAfter = await CountAsync(d, "felix-INPUT", DropRule);
         d.Log($"DROP: '{DropRule}' counted {Render(dropsBefore)} -> {Render(dropsAfter)} for 4 TCP ports");
         foreach (var family in OneHostDeployment.Families)
@@ -92,12 +91,7 @@ public sealed class HostProtectionTests
             (v4, await SendAsync(d, workload, v4, 1067, 67, Next("dhcp-not-from-68"))),
             (v6, await SendAsync(d, workload, v6, null, OtherUdp, Next("udp54"))),
         };
-        await AssertReceivedAsync(udp, await SendAsync(d, workload, v4, 68, 67, Next("dhcp")), workload.Ipv4Address);
-        await AssertReceivedAsync(udp, await SendAsync(d, workload, v6, 546, 547, Next("dhcpv6")), workload.AddressOf(v6));
-        foreach (var family in OneHostDeployment.Families)
-        {
-            await AssertReceivedAsync(udp, await SendAsync(d, workload, family, null, Dns, Next("dns")), workload.AddressOf(family));
-        }
+        await AssertAllowancesAsync(d, workload, udp, Next);
 
         dropsAfter = await WaitForCountAsync(d, "felix-INPUT", DropRule,
             OneHostDeployment.Families.ToDictionary(family => family, family => dropsBefore[family] + refused.Count(r => r.Family == family)));
@@ -114,8 +108,8 @@ public sealed class HostProtectionTests
         }
 
         // ACCEPT: the workload's outbound policy decides, then the agent accepts; the host's own
-        // rule against 7003 is never reached. DNS is still let through though the profile has no
-        // rule for it: the allowances come before the policy.
+        // rule against 7003 is never reached. The allowances still let DHCP and DNS through though
+        // the profile has no rule for them: they come before the policy.
         await d.StartAgentAsync(Settings(d, "ACCEPT"));
         var deniedBefore = await CountAsync(d, OneHostDeployment.FromChain(workload), NoProfileAccepted);
         await AssertPortsAsync(d, workload, "ACCEPT", new() { [Allowed] = true, [Denied] = false, [HostBlocked] = true, [Dns] = false });
@@ -125,10 +119,9 @@ public sealed class HostProtectionTests
         {
             Assert.True(deniedAfter[family] - deniedBefore[family] >= 2, $"{family}: the outbound policy dropped nothing under ACCEPT");
             await AssertReceivedAsync(udp, await SendAsync(d, workload, family, null, OtherUdp, Next("udp54")), workload.AddressOf(family));
-            await AssertReceivedAsync(udp, await SendAsync(d, workload, family, null, Dns, Next("dns")), workload.AddressOf(family));
         }
 
-        await AssertMetadataAsync(d, workload);
+        await AssertAllowancesAsync(d, workload, udp, Next);
 
         // RETURN: the workload's outbound policy, then the host's own INPUT rules decide.
         await d.StartAgentAsync(Settings(d, "RETURN"));
@@ -142,7 +135,7 @@ public sealed class HostProtectionTests
             await AssertReceivedAsync(udp, await SendAsync(d, workload, family, null, OtherUdp, Next("udp54")), workload.AddressOf(family));
         }
 
-        await AssertMetadataAsync(d, workload);
+        await AssertAllowancesAsync(d, workload, udp, Next);
 
         // And back: a restart with DROP closes the host again.
         await d.StartAgentAsync(Settings(d, null));
@@ -193,9 +186,20 @@ public sealed class HostProtectionTests
         Assert.All(cells.Zip(results).Where(pair => !pair.First.Open), pair => Assert.Equal(ProbeOutcome.TimedOut, pair.Second.Outcome));
     }
 
-    private static async Task AssertMetadataAsync(OneHostDeployment d, ClusterWorkload workload) =>
+    /// <summary>DHCP from the client port, DHCPv6, DNS over both families and the metadata server all reach the host.</summary>
+    private static async Task AssertAllowancesAsync(OneHostDeployment d, ClusterWorkload workload, UdpReceiver udp, Func<string, string> next)
+    {
+        var (v4, v6) = (AddressFamily.InterNetwork, AddressFamily.InterNetworkV6);
+        await AssertReceivedAsync(udp, await SendAsync(d, workload, v4, 68, 67, next("dhcp")), workload.Ipv4Address);
+        await AssertReceivedAsync(udp, await SendAsync(d, workload, v6, 546, 547, next("dhcpv6")), workload.AddressOf(v6));
+        foreach (var family in OneHostDeployment.Families)
+        {
+            await AssertReceivedAsync(udp, await SendAsync(d, workload, family, null, Dns, next("dns")), workload.AddressOf(family));
+        }
+
         Assert.True((await Probe.ConnectAsync(workload.Namespace, d.Host.Address, Metadata, ProbeTimeout)).IsOpen,
             $"the metadata allowance (tcp {d.Host.Address}:{Metadata}) did not let the workload through\n{d.Agent.Output()}");
+    }
 
     /// <summary>Sends <paramref name="payload"/> from the workload's address (and <paramref name="sourcePort"/> when given) to the host's; returns the payload.</summary>
     private static async Task<string> SendAsync(OneHostDeployment d, ClusterWorkload workload, AddressFamily family, int? sourcePort, int port, string payload)
