@@ -40,6 +40,10 @@ public sealed partial class InterfaceConfigurator
     [LoggerMessage(Level = LogLevel.Warning, Message = "Turned IPv6 forwarding on for the whole namespace: a host interface that learns its IPv6 default route from router advertisements now ignores them unless its accept_ra is 2")]
     private static partial void LogIpv6ForwardingOn(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Path} is 2 (loose): the kernel then checks workload interfaces loosely too, whatever their own rp_filter says; only the from-endpoint chains stop a workload spoofing its source address. Set it to 0 or 1")]
+    // Information, not a warning: the kernel's loose check only differs from the strict one on an
+    // interface that holds an IPv4 address, and workload interfaces hold none, so a source not
+    // routed through the workload's own interface is rejected either way
+    // (SpoofingTests.The_kernel_drops_IPv4_spoofs_before_the_chain_whatever_conf_all_rp_filter_says…).
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Path} is 2 (loose): workload interfaces hold no IPv4 address, so the kernel still rejects a workload source not routed through its own interface, as with rp_filter 1; an interface given an IPv4 address would be checked loosely")]
     private static partial void LogLooseRpFilter(ILogger logger, string path);
 }

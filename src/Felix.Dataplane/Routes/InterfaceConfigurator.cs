@@ -38,8 +38,9 @@ namespace Felix.Dataplane.Routes;
 /// <para>
 /// Globally: <c>ip_forward=1</c>, and with IPv6 support <c>conf/all/forwarding=1</c>, checked at
 /// start and every refresh. <c>conf/all/rp_filter=2</c> (loose) is reported, not changed: the kernel
-/// uses the larger of it and the interface's value, so it voids the strict check, but it is the
-/// host's setting (the from-endpoint chains still drop spoofed sources).
+/// uses the larger of it and the interface's value, but the loose check only differs from the
+/// strict one on an interface holding an IPv4 address, and workload interfaces hold none, so a
+/// spoofed source is still rejected (and the from-endpoint chains drop it again).
 /// </para>
 /// Not thread-safe: the record methods and <see cref="Apply"/> run on the one apply loop.
 /// </summary>
