@@ -286,6 +286,6 @@ public sealed partial class IptablesTable
     [LoggerMessage(Level = LogLevel.Information, Message = "iptables {Table} (IPv{Version}, {Backend}): found {Programmed} felix chains programmed; {Dirty} chains to write or remove")]
     private static partial void LogAdopted(ILogger logger, string table, int version, string backend, int programmed, int dirty);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "iptables {Table} (IPv{Version}): read-back found {Chains} felix chains changed by someone else (hooks moved: {Hooks}); repairing")]
-    private static partial void LogDrift(ILogger logger, string table, int version, int chains, bool hooks);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "iptables {Table} (IPv{Version}): read-back found {Chains} felix chains changed by someone else ({Names}); hooks moved or missing in: {Hooks}; repairing")]
+    private static partial void LogDrift(ILogger logger, string table, int version, int chains, string names, string hooks);
 }

@@ -115,7 +115,8 @@ public sealed partial class IptablesTable
                 _dirty.Add(name);
             }
         }
-        _hooksDirty = HookedChains().Any(b => !HooksInPlace(b));
+        var hooksMoved = HookedChains().Where(b => !HooksInPlace(b)).ToList();
+        _hooksDirty = hooksMoved.Count > 0;
         if (!_adopted)
         {
             LogAdopted(_logger, _tableName, (int)_commands.Version, _commands.BackendName, _programmed.Count, _dirty.Count);
@@ -123,10 +124,25 @@ public sealed partial class IptablesTable
         }
         else if (_dirty.Count > 0 || _hooksDirty)
         {
-            LogDrift(_logger, _tableName, (int)_commands.Version, _dirty.Count, _hooksDirty);
+            // Named, so an operator can tell which object someone changed by hand and go and ask who.
+            LogDrift(_logger, _tableName, (int)_commands.Version, _dirty.Count, NamesForLog(_dirty),
+                _hooksDirty ? NamesForLog(hooksMoved) : "none");
         }
         UpdateGauges();
     }
+
+    /// <summary>At most <see cref="MaxNamesLogged"/> names, sorted, and how many more: a whole flushed table is one readable line.</summary>
+    private static string NamesForLog(IReadOnlyCollection<string> names)
+    {
+        if (names.Count == 0)
+        {
+            return "none";
+        }
+        var shown = string.Join(", ", names.Order(StringComparer.Ordinal).Take(MaxNamesLogged));
+        return names.Count > MaxNamesLogged ? $"{shown} and {names.Count - MaxNamesLogged} more" : shown;
+    }
+
+    private const int MaxNamesLogged = 10;
 
     /// <summary>
     /// Whether <paramref name="batch"/> should start with the listing of <see cref="RestoreBatch.ListFirst"/>:

@@ -1,5 +1,7 @@
 using Felix.Dataplane.Iptables;
 using Felix.Dataplane.Tests.Fakes;
+using Felix.Dataplane.Tests.Ipsets;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Prometheus;
 
@@ -61,6 +63,50 @@ public sealed partial class IptablesTableTests
 
         Assert.Equal(saves + 1, Saves());
     }
+
+    [Fact]
+    public async Task Drift_is_logged_as_a_warning_naming_the_chains_and_the_hooks_someone_changed()
+    {
+        var log = new ListLogger();
+        var table = await ProgramAsync(LoggedTable(log));
+        _fake.DeleteRule(V4, Filter, "felix-a", 1);
+        _fake.DeleteRule(V4, Filter, "FORWARD", 1);
+
+        table.RequestReadBack();
+        await table.ApplyAsync(CancellationToken.None);
+
+        Assert.Contains(log.Entries, e => e.Level == LogLevel.Warning
+            && e.Message == "iptables filter (IPv4): read-back found 1 felix chains changed by someone else (felix-a); hooks moved or missing in: FORWARD; repairing");
+    }
+
+    [Fact]
+    public async Task Drift_in_many_chains_names_the_first_ten_and_counts_the_rest()
+    {
+        var log = new ListLogger();
+        var table = LoggedTable(log);
+        var names = Enumerable.Range(0, 12).Select(i => $"felix-c{i:D2}").ToList();
+        foreach (var name in names)
+        {
+            table.SetChain(Chain(name, Drop("cali1")));
+        }
+        Assert.True(await table.ApplyAsync(CancellationToken.None));
+        foreach (var name in names)
+        {
+            _fake.DeleteRule(V4, Filter, name, 1);
+        }
+
+        table.RequestReadBack();
+        await table.ApplyAsync(CancellationToken.None);
+
+        var warning = Assert.Single(log.Entries, e => e.Level == LogLevel.Warning);
+        Assert.Contains($"found 12 felix chains changed by someone else ({string.Join(", ", names.Take(10))} and 2 more); hooks moved or missing in: none;",
+            warning.Message, StringComparison.Ordinal);
+    }
+
+    private IptablesTable LoggedTable(ILogger log) =>
+        new(TableName.Filter, new IptablesCommands(V4, IptablesBackendKind.Nft, 10), _fake,
+            new IptablesMetrics(Metrics.WithCustomRegistry(_registry)), log,
+            new IptablesTableOptions { InitialBackoff = TimeSpan.Zero, MaxBackoff = TimeSpan.Zero }, TimeProvider.System);
 
     private int Saves() => _fake.Calls.Count(c => c.Tool == FakeIptablesTool.Save);
 
