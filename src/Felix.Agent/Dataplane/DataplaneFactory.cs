@@ -16,9 +16,9 @@ namespace Felix.Agent.Dataplane;
 /// <summary>
 /// Builds this host's kernel objects and managers from the configuration: detects the iptables
 /// backend (unless forced), opens the netlink connection and resolves MetadataAddr once, so
-/// rendering never does a lookup. Each kernel object's refresh interval is jittered by ±10%,
-/// so the read-backs of the parts (and of the hosts of a cluster started together) spread out
-/// instead of landing in the same apply.
+/// rendering never does a lookup. Each kernel object's refresh interval is jittered early
+/// (<see cref="RefreshSchedule"/>), so the read-backs of the parts (and of the hosts of a cluster
+/// started together) spread out instead of landing in the same apply.
 /// </summary>
 internal static partial class DataplaneFactory
 {
@@ -126,8 +126,7 @@ internal static partial class DataplaneFactory
         return null;
     }
 
-    private static TimeSpan Jittered(TimeSpan interval) =>
-        interval <= TimeSpan.Zero ? interval : interval * (0.9 + (0.2 * Random.Shared.NextDouble()));
+    private static TimeSpan Jittered(TimeSpan interval) => RefreshSchedule.Jittered(interval, Random.Shared.NextDouble());
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Iptables backend {Backend}, {Families}, metadata server {Metadata}")]
     private static partial void LogBuilt(ILogger logger, string backend, string families, string metadata);

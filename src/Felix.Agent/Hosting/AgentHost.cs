@@ -88,7 +88,11 @@ public static class AgentHost
 
     private static void AddDataplane(IServiceCollection services, FelixConfig config, HealthAggregator health, Channel<DriverInput> inputs)
     {
-        var options = new DriverOptions { Watchdog = SystemdWatchdog.Interval(Environment.GetEnvironmentVariable, Environment.ProcessId) };
+        var options = new DriverOptions
+        {
+            Watchdog = SystemdWatchdog.Interval(Environment.GetEnvironmentVariable, Environment.ProcessId),
+            IdlePoll = RefreshSchedule.IdlePoll(config.IptablesRefreshInterval, config.IpsetsRefreshInterval, config.RouteRefreshInterval),
+        };
         services.AddHostedService(services => new DataplaneDriver(
             cancellationToken => DataplaneFactory.CreateAsync(config, services.GetRequiredService<IMetricFactory>(),
                 services.GetRequiredService<ILoggerFactory>(), services.GetRequiredService<TimeProvider>(), cancellationToken),
