@@ -132,6 +132,7 @@ public sealed partial class AgentFaultTests
         await live.WaitForAsync(async () => await MetricSumAsync(agent, "felix_resyncs_started") > resyncsBefore
             && await MetricSumAsync(agent, "felix_resync_state") == 2, ResyncBound, "host1's agent in sync again after the resync");
         var toInSync = resync.Elapsed;
+        live.Log($"host1's agent: {agent.StandardOutput.First(l => l.Contains("compacted past the watch", StringComparison.Ordinal))}");
         await live.WaitForAsync(async () => await IsBatchInDbUsersAsync(host1, live.Cluster.Workload("batch1")) == batchHasDbUsers, ResyncBound,
             "the batch tag flip made during the stall enforced in host1's db-users set");
         // Settled: nothing else is left to apply for the resync before the churn resumes.
@@ -139,7 +140,7 @@ public sealed partial class AgentFaultTests
         var resyncLines = await MetricSumAsync(agent, "felix_iptables_lines_executed") - linesBefore;
         var resyncIpset = await MetricSumAsync(agent, "felix_ipset_lines_executed") - ipsetBefore;
         var resyncs = await MetricSumAsync(agent, "felix_resyncs_started") - resyncsBefore;
-        live.Log($"resync: in sync {toInSync.TotalMilliseconds:F0} ms after SIGCONT; resyncs started {resyncs}; iptables lines {resyncLines} "
+        live.Log($"resync: in sync again {toInSync.TotalMilliseconds:F0} ms after SIGCONT; resyncs started {resyncs}; iptables lines {resyncLines} "
             + $"(first apply: {firstApply}); ipset lines {resyncIpset}");
 
         await ChurnUntilAsync(clock.Elapsed + ChurnAfterStall);

@@ -18,6 +18,7 @@ public sealed partial class AgentFaultTests
 
     private static readonly TimeSpan HealthPollInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan KernelCheckInterval = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan FinalCheckMargin = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// etcd stopped for exactly 60 s. Both agents must stay live (every liveness poll 200), turn not
@@ -55,7 +56,8 @@ public sealed partial class AgentFaultTests
 
         var (polls, notLive, readyAgain, kernelChecks) = (0, 0, 0, 0);
         var nextKernelCheck = outage.Elapsed;
-        while (outage.Elapsed < Outage)
+        // The last kernel check gets its own margin before the end, so etcd starts again at 60 s sharp.
+        while (outage.Elapsed < Outage - FinalCheckMargin)
         {
             var started = outage.Elapsed;
             foreach (var agent in agents)
@@ -65,14 +67,14 @@ public sealed partial class AgentFaultTests
                 readyAgain += await HealthAsync(agent, "readiness") == 503 ? 0 : 1;
             }
 
-            if (started >= nextKernelCheck && Outage - started > KernelCheckInterval / 2)
+            if (started >= nextKernelCheck)
             {
                 nextKernelCheck = started + KernelCheckInterval;
                 kernelChecks++;
                 await AssertKernelUnchangedAsync(live, expectedKernel, NotTheNewContainers, $"{started.TotalSeconds:F0} s into the etcd outage");
             }
 
-            var wait = TimeSpan.FromTicks(Math.Min((started + HealthPollInterval - outage.Elapsed).Ticks, (Outage - outage.Elapsed).Ticks));
+            var wait = TimeSpan.FromTicks(Math.Min((started + HealthPollInterval - outage.Elapsed).Ticks, (Outage - FinalCheckMargin - outage.Elapsed).Ticks));
             if (wait > TimeSpan.Zero)
             {
                 await Task.Delay(wait);
@@ -80,10 +82,16 @@ public sealed partial class AgentFaultTests
         }
 
         await AssertKernelUnchangedAsync(live, expectedKernel, NotTheNewContainers, "at the end of the etcd outage");
+        if (Outage - outage.Elapsed is { Ticks: > 0 } rest)
+        {
+            await Task.Delay(rest);
+        }
+
         var startedAt = outage.Elapsed;
         await cluster.Etcd.StartAsync();
         var etcdBack = Stopwatch.StartNew();
-        live.Log($"etcd started again {startedAt.TotalSeconds:F2} s after the stop began (healthy {etcdBack.ElapsedMilliseconds} ms later); "
+        var healthyAt = outage.Elapsed;
+        live.Log($"etcd started again {startedAt.TotalSeconds:F2} s after the stop began, serving (healthy) at {healthyAt.TotalSeconds:F2} s; "
             + $"during the outage: {polls} health polls, {notLive} not live, {readyAgain} not 503 on readiness, {kernelChecks + 1} kernel checks");
         Assert.True(notLive == 0, $"{notLive} of {polls} liveness polls failed during the etcd outage\n{live.AgentOutputs()}");
         Assert.True(readyAgain == 0, $"{readyAgain} of {polls} readiness polls were not 503 during the etcd outage\n{live.AgentOutputs()}");

@@ -16,6 +16,9 @@ public sealed partial class AgentFaultTests
     /// <summary>Covers a loaded two-core machine; the agent's large apply below takes about a second there.</summary>
     private static readonly TimeSpan ApplyDetectionBound = TimeSpan.FromSeconds(20);
 
+    /// <summary>An <c>ipset restore</c> applies each line as it reads it: after this long it has applied some and not all of 48,000.</summary>
+    private static readonly TimeSpan RestoreRunningBeforeKill = TimeSpan.FromMilliseconds(50);
+
     /// <summary>
     /// One etcd revision that makes host1's agent write a lot at once: 240 endpoints of a third,
     /// agent-less host carry <c>db-users</c> and 100 new tags that db's rules now refer to, so 100
@@ -61,6 +64,7 @@ public sealed partial class AgentFaultTests
         await Task.Delay(TimeSpan.FromSeconds(2));
         var halfApplied = await BulkProgressAsync(host);
         live.Log($"{host.Name} as the kill left it: {halfApplied}");
+        Assert.False(halfApplied.IsComplete, $"{host.Name} held the whole batch when its agent was killed: the kill came after the apply");
 
         clock.Restart();
         var restarted = await live.StartAgentAsync(host);
@@ -123,17 +127,24 @@ public sealed partial class AgentFaultTests
     }
 
     /// <summary>
-    /// Polls the agent's children (bounded by <see cref="ApplyDetectionBound"/>) until one is a
-    /// restore, then SIGKILLs the agent first and every restore child after it, as systemd's
+    /// Polls the agent's children (bounded by <see cref="ApplyDetectionBound"/>) until a restore has
+    /// been running for <see cref="RestoreRunningBeforeKill"/>, so it has written part of its input,
+    /// then SIGKILLs the agent first and every restore child after it, as systemd's
     /// <c>KillMode=control-group</c> does on <c>systemctl kill -s KILL</c>.
     /// </summary>
     private static async Task<IReadOnlyList<CaughtRestore>> KillDuringRestoreAsync(AgentProcess agent, Stopwatch clock)
     {
         var deadline = clock.Elapsed + ApplyDetectionBound;
+        var firstSeen = new Dictionary<int, TimeSpan>();
         while (clock.Elapsed < deadline)
         {
             var restores = Children(agent.ProcessId).Where(c => IsRestore(c.Command)).ToList();
-            if (restores.Count > 0)
+            foreach (var (pid, _) in restores)
+            {
+                firstSeen.TryAdd(pid, clock.Elapsed);
+            }
+
+            if (restores.Any(r => clock.Elapsed - firstSeen[r.Pid] >= RestoreRunningBeforeKill))
             {
                 var at = clock.Elapsed;
                 using (var process = Process.GetProcessById(agent.ProcessId))
