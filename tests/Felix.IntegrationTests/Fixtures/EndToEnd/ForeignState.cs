@@ -16,19 +16,24 @@ public sealed class ForeignState
 
     private readonly ClusterHost _host;
     private readonly string _backend;
+    private readonly string? _lockFile;
 
-    private ForeignState(ClusterHost host, string backend)
+    private ForeignState(ClusterHost host, string backend, string? lockFile)
     {
         _host = host;
         _backend = backend;
+        _lockFile = lockFile;
     }
 
     /// <summary>
     /// Installs the foreign state in <paramref name="host"/> with the <paramref name="backend"/>
     /// (<c>nft</c> or <c>legacy</c>) tools and returns the handle that snapshots it. Call it before
     /// or after the agent starts: the agent's hooks go to the top of <c>FORWARD</c> either way.
+    /// With <c>legacy</c>, <paramref name="lockFile"/> is the private xtables lock the test gave the
+    /// agents (<c>XTABLES_LOCKFILE</c>), so neither this nor <see cref="SnapshotAsync"/> ever takes
+    /// the machine's own <c>/run/xtables.lock</c>.
     /// </summary>
-    public static async Task<ForeignState> InstallAsync(ClusterHost host, string backend = "nft")
+    public static async Task<ForeignState> InstallAsync(ClusterHost host, string backend = "nft", string? lockFile = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         if (backend is not ("nft" or "legacy"))
@@ -36,16 +41,15 @@ public sealed class ForeignState
             throw new ArgumentException($"backend {backend} is neither nft nor legacy", nameof(backend));
         }
 
-        var state = new ForeignState(host, backend);
+        var state = new ForeignState(host, backend, lockFile);
         var ns = host.Namespace;
         foreach (var (tool, blocked, lan) in new[] { ("iptables", "172.17.0.0/16", "10.99.0.0/24"), ("ip6tables", "fd17::/64", "fd99::/64") })
         {
-            var command = $"{tool}-{backend}";
-            await ns.ExecCheckedAsync(command, "-w", "-t", "filter", "-N", DockerChain);
-            await ns.ExecCheckedAsync(command, "-w", "-t", "filter", "-A", DockerChain, "-s", blocked, "-p", "tcp", "--dport", "25", "-j", "DROP");
-            await ns.ExecCheckedAsync(command, "-w", "-t", "filter", "-A", DockerChain, "-j", "RETURN");
-            await ns.ExecCheckedAsync(command, "-w", "-t", "filter", "-A", "FORWARD", "-j", DockerChain);
-            await ns.ExecCheckedAsync(command, "-w", "-t", "filter", "-A", "FORWARD", "-s", lan, "-p", "tcp", "--dport", "2222",
+            await state.IptablesAsync(tool, "-N", DockerChain);
+            await state.IptablesAsync(tool, "-A", DockerChain, "-s", blocked, "-p", "tcp", "--dport", "25", "-j", "DROP");
+            await state.IptablesAsync(tool, "-A", DockerChain, "-j", "RETURN");
+            await state.IptablesAsync(tool, "-A", "FORWARD", "-j", DockerChain);
+            await state.IptablesAsync(tool, "-A", "FORWARD", "-s", lan, "-p", "tcp", "--dport", "2222",
                 "-m", "comment", "--comment", "admin: jump host", "-j", "ACCEPT");
         }
 
@@ -70,7 +74,7 @@ public sealed class ForeignState
         foreach (var tool in new[] { "iptables", "ip6tables" })
         {
             lines.Add($"# {tool}");
-            var rules = (await ns.ExecCheckedAsync($"{tool}-{_backend}", "-w", "-t", "filter", "-S")).StandardOutput.Split('\n');
+            var rules = (await IptablesAsync(tool, "-S")).StandardOutput.Split('\n');
             lines.AddRange(rules.Where(IsForeign));
         }
 
@@ -92,6 +96,15 @@ public sealed class ForeignState
     {
         var now = await SnapshotAsync();
         Assert.True(now == installed, $"foreign state in {_host.Name} changed {after}:\n--- installed:\n{installed}\n--- now:\n{now}");
+    }
+
+    // -w: wait for the xtables lock (legacy only takes one) rather than fail while an agent holds it.
+    private Task<CommandResult> IptablesAsync(string tool, params string[] arguments)
+    {
+        string[] command = [$"{tool}-{_backend}", "-w", "-t", "filter", .. arguments];
+        return _lockFile is null
+            ? _host.Namespace.ExecCheckedAsync(command)
+            : _host.Namespace.ExecCheckedAsync(["env", $"XTABLES_LOCKFILE={_lockFile}", .. command]);
     }
 
     private static bool IsForeign(string rule) =>
