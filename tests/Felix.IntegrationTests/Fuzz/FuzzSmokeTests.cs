@@ -5,7 +5,7 @@ namespace Felix.IntegrationTests.Fuzz;
 
 /// <summary>One collection, so the two targets take turns: each keeps AFL busy on a core for its whole budget.</summary>
 [CollectionDefinition(Name)]
-public sealed class FuzzCollection
+public sealed class FuzzRuns
 {
     public const string Name = "fuzzing";
 }
@@ -13,11 +13,12 @@ public sealed class FuzzCollection
 /// <summary>
 /// CI's short fuzzing run: each target of fuzz/Felix.Fuzz under AFL++ for a fixed 30 s budget
 /// (scripts/fuzz.sh), with the harness this project's build made. Passes only when AFL found no
-/// crash and no hang and demonstrably fuzzed: thousands of executions and new corpus entries past
-/// the seeds, so a harness that never ran, or ran without instrumentation, cannot pass.
+/// crash and no hang and demonstrably fuzzed: executions past calibration, and new corpus entries
+/// past the seeds, which only coverage from the instrumented code can give, so a harness that
+/// never ran, or ran without instrumentation, cannot pass.
 /// docs/RELIABILITY.md describes the long run.
 /// </summary>
-[Collection(FuzzCollection.Name)]
+[Collection(FuzzRuns.Name)]
 public sealed class FuzzSmokeTests
 {
     private const int Seconds = 30;
@@ -45,7 +46,9 @@ public sealed class FuzzSmokeTests
             var seeds = Directory.GetFiles(Path.Combine(output.FullName, "seeds")).Length;
             Assert.Equal(0, stats["saved_crashes"]);
             Assert.Equal(0, stats["saved_hangs"]);
-            Assert.True(stats["execs_done"] > 10_000, $"AFL ran only {stats["execs_done"]} executions:\n{result.StandardOutput}");
+            // A floor, not a speed target: on an idle machine a 30 s run makes 70,000 to 250,000 executions,
+            // under a load of 60 on two cores a fiftieth of that; calibrating the seeds alone takes a few hundred.
+            Assert.True(stats["execs_done"] > 1_000, $"AFL ran only {stats["execs_done"]} executions:\n{result.StandardOutput}");
             Assert.True(stats["corpus_found"] > 0 && stats["corpus_count"] > seeds,
                 $"AFL found no new path past the {seeds} seeds (corpus {stats["corpus_count"]}): the coverage map is not fed\n{result.StandardOutput}");
         }
