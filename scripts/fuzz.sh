@@ -53,8 +53,12 @@ if [ -z "$harness" ]; then
 fi
 [ -f "$harness/Felix.Fuzz.dll" ] || die "no Felix.Fuzz.dll in $harness"
 
-# Instrumented in a copy: the build output stays as the replay tests use it.
+# Emptied first, but only when it is empty or an earlier run's: --output must never wipe anything else.
+if [ -n "$(ls -A "$output" 2>/dev/null)" ] && [ ! -d "$output/findings" ] && [ ! -d "$output/harness" ]; then
+  die "$output is not empty and not an earlier fuzz run's output; pick another --output"
+fi
 rm -rf "$output"
+# Instrumented in a copy: the build output stays as the replay tests use it.
 mkdir -p "$output/seeds"
 cp -r "$harness" "$output/harness"
 dotnet sharpfuzz "$output/harness/$assembly" "$prefix" >/dev/null || die "sharpfuzz could not instrument $assembly"
@@ -76,10 +80,10 @@ if [ ! -f "$stats" ]; then
   tail -n 30 "$output/afl.log" >&2
   die "afl-fuzz exited with $status before writing $stats"
 fi
-stat() { awk -F' *: *' -v k="$1" '$1 == k { print $2 }' "$stats"; }
-crashes=$(stat saved_crashes) hangs=$(stat saved_hangs)
-echo "fuzz $target: $(stat execs_done) execs ($(stat execs_per_sec)/s) in $(stat run_time) s," \
-  "corpus $(stat corpus_count) from $(ls "$output/seeds" | wc -l) seeds, edges $(stat edges_found)," \
+stat_of() { awk -F' *: *' -v k="$1" '$1 == k { print $2 }' "$stats"; }
+crashes=$(stat_of saved_crashes) hangs=$(stat_of saved_hangs)
+echo "fuzz $target: $(stat_of execs_done) execs ($(stat_of execs_per_sec)/s) in $(stat_of run_time) s," \
+  "corpus $(stat_of corpus_count) from $(ls "$output/seeds" | wc -l) seeds, edges $(stat_of edges_found)," \
   "crashes $crashes, hangs $hangs"
 [ "$status" -eq 0 ] || { tail -n 30 "$output/afl.log" >&2; die "afl-fuzz exited with $status"; }
 if [ "$crashes" != 0 ] || [ "$hangs" != 0 ]; then

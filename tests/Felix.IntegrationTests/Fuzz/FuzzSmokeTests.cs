@@ -46,9 +46,9 @@ public sealed class FuzzSmokeTests
             var seeds = Directory.GetFiles(Path.Combine(output.FullName, "seeds")).Length;
             Assert.Equal(0, stats["saved_crashes"]);
             Assert.Equal(0, stats["saved_hangs"]);
-            // A floor, not a speed target: on an idle machine a 30 s run makes 70,000 to 250,000 executions,
-            // under a load of 60 on two cores a fiftieth of that; calibrating the seeds alone takes a few hundred.
-            Assert.True(stats["execs_done"] > 1_000, $"AFL ran only {stats["execs_done"]} executions:\n{result.StandardOutput}");
+            // A floor, not a speed target: a 30 s run made 70,000 to 250,000 executions on a lightly loaded
+            // two-core machine and under 3,000 at a load average of 60. New corpus entries are the proof of fuzzing.
+            Assert.True(stats["execs_done"] > 500, $"AFL ran only {stats["execs_done"]} executions:\n{result.StandardOutput}");
             Assert.True(stats["corpus_found"] > 0 && stats["corpus_count"] > seeds,
                 $"AFL found no new path past the {seeds} seeds (corpus {stats["corpus_count"]}): the coverage map is not fed\n{result.StandardOutput}");
         }
