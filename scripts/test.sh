@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 require_root
 ensure_project_packages
 ensure_dotnet
+ensure_dotnet_tools
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -31,9 +31,10 @@ ensure_packages() {
 # - curl for health checks, openssl for the certificates of the TLS tests;
 # - dpkg-dev and lintian to build and check the Debian package; systemd for systemd-analyze on its
 #   unit, man-db for verify's check of Documentation=man:felix(8); python3-seccomp for the tests that
-#   run the agent in the unit's sandbox.
+#   run the agent in the unit's sandbox;
+# - afl++, which drives the fuzz harness (scripts/fuzz.sh).
 ensure_project_packages() {
-  ensure_packages etcd-server etcd-client iptables ipset iproute2 iputils-ping conntrack clang gcc libc6-dev linux-libc-dev zlib1g-dev curl ca-certificates openssl dpkg-dev lintian man-db systemd python3-seccomp
+  ensure_packages etcd-server etcd-client iptables ipset iproute2 iputils-ping conntrack clang gcc libc6-dev linux-libc-dev zlib1g-dev curl ca-certificates openssl dpkg-dev lintian man-db systemd python3-seccomp afl++
 }
 
 ensure_dotnet() {
@@ -41,6 +42,11 @@ ensure_dotnet() {
     die "the .NET 10 SDK is needed (dotnet on PATH); Debian 12 does not package it"
   dotnet --list-sdks | grep -q '^10\.' || die "the .NET 10 SDK is needed; found: $(dotnet --list-sdks | tr '\n' ' ')"
   export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+}
+
+# The .NET tools of .config/dotnet-tools.json: sharpfuzz, which instruments the fuzz targets.
+ensure_dotnet_tools() {
+  dotnet tool restore >/dev/null || die "dotnet tool restore failed (.config/dotnet-tools.json)"
 }
 
 # Builds the agent as it ships: one Native AOT executable, out/felix/felix.

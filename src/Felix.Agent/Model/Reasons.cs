@@ -7,8 +7,8 @@ namespace Felix.Agent.Model;
 /// <summary>
 /// Shows offending input inside a rejection reason. Reasons end up in log lines, and the input is
 /// written by whoever can write to etcd: a newline would forge a log line, a megabyte would flood
-/// the journal. So what is echoed is at most <see cref="MaxEchoed"/>
-/// characters, single-line and ASCII; plain tokens (ids, addresses, numbers) are shown bare so a
+/// the journal. So what is echoed is at most <see cref="MaxEchoed"/> characters, escapes
+/// included, single-line and ASCII; plain tokens (ids, addresses, numbers) are shown bare so a
 /// reason reads like the input, anything else is quoted with its special characters escaped.
 /// Public so that whoever logs a reason can show the key it belongs to the same way: an etcd key
 /// is input too.
@@ -19,7 +19,8 @@ public static class Reasons
 
     /// <summary>
     /// <paramref name="text"/> as a log line may show it: bare when it is a plain token, otherwise
-    /// quoted and escaped to printable ASCII, and cut after <paramref name="maxChars"/> characters.
+    /// quoted and escaped to printable ASCII, and cut so that at most <paramref name="maxChars"/>
+    /// characters are shown between the quotes.
     /// </summary>
     public static string Show(string text, int maxChars = MaxEchoed) => Show(text, quote: false, maxChars);
 
@@ -59,13 +60,23 @@ public static class Reasons
         {
             return text;
         }
-        var shown = new StringBuilder(Math.Min(text.Length, maxChars) + 24).Append('"');
-        foreach (var c in text.AsSpan(0, Math.Min(text.Length, maxChars)))
+        // The limit is on what is shown, escapes included: escaping can make one character six, and
+        // a limit on input characters let 60 non-ASCII ones fill a 360-character reason.
+        var shown = new StringBuilder(maxChars + 32).Append('"');
+        var cut = false;
+        foreach (var c in text)
         {
+            var before = shown.Length;
             Escape(shown, c);
+            if (shown.Length - 1 > maxChars)
+            {
+                shown.Length = before;
+                cut = true;
+                break;
+            }
         }
         shown.Append('"');
-        if (text.Length > maxChars)
+        if (cut)
         {
             shown.Append(CultureInfo.InvariantCulture, $"... ({text.Length} characters)");
         }

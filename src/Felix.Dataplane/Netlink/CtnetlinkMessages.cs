@@ -18,11 +18,17 @@ internal sealed record ConntrackEntry(byte[] OriginalTuple, byte[]? Zone);
 /// </summary>
 internal static class CtnetlinkMessages
 {
-    /// <summary>Largest delete this writes: header, nfgenmsg, and the tuple and zone attributes as bounded by <see cref="MaxTupleBytes"/>.</summary>
-    public const int MaxDeleteSize = 16 + 4 + 4 + MaxTupleBytes + 8;
+    /// <summary>Largest delete this writes: header, nfgenmsg, and the tuple and zone attributes as bounded by <see cref="MaxTupleBytes"/> and <see cref="MaxZoneBytes"/>.</summary>
+    public const int MaxDeleteSize = 16 + 4 + 4 + MaxTupleBytes + 4 + MaxZoneBytes;
 
     /// <summary>An IPv6 tuple with ports or ICMP fields and a zone is under 100 bytes; a longer one is not a tuple this understands.</summary>
     public const int MaxTupleBytes = 192;
+
+    /// <summary>
+    /// <c>CTA_ZONE</c> is a 16-bit number: 2 bytes, 4 with padding. A longer one is malformed; taken
+    /// verbatim it would not fit the delete it is copied into (a fuzz finding).
+    /// </summary>
+    public const int MaxZoneBytes = 4;
 
     public static void WriteDump(ref NetlinkWriter writer, uint sequence, IpVersion family)
     {
@@ -83,6 +89,10 @@ internal static class CtnetlinkMessages
         if (original.IsEmpty || original.Length > MaxTupleBytes)
         {
             throw new MalformedNetlinkException($"conntrack entry with an original tuple of {original.Length} bytes");
+        }
+        if (zone.Length > MaxZoneBytes)
+        {
+            throw new MalformedNetlinkException($"conntrack entry with a zone of {zone.Length} bytes");
         }
         return new ConntrackEntry(original.ToArray(), zone.IsEmpty ? null : zone.ToArray());
     }

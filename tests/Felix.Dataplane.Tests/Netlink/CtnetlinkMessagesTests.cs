@@ -94,6 +94,35 @@ public sealed class CtnetlinkMessagesTests
         Assert.Throws<MalformedNetlinkException>(() => Decode(message, new ConntrackAddressSet(IpVersion.V4, [IPAddress.Parse("10.65.0.1")])));
     }
 
+    /// <summary>
+    /// fuzz/regressions/netlink/conntrack-zone-longer-than-its-delete: a matching entry whose zone
+    /// holds 200 bytes (here 100, which makes the same point). Copied verbatim into its delete, it overflowed the buffer sized for
+    /// <see cref="CtnetlinkMessages.MaxDeleteSize"/> with an InvalidOperationException, which
+    /// escaped the flush instead of a NetlinkException.
+    /// </summary>
+    [Fact]
+    public void An_entry_whose_zone_is_longer_than_a_zone_is_malformed()
+    {
+        var message = Entry(OriginalTuple, "1400 0180 0800 0100 0a000009 0800 0200 0a410001", zone: "6800 1200 " + string.Concat(Enumerable.Repeat("00", 100)));
+
+        Assert.Throws<MalformedNetlinkException>(() => Decode(message, new ConntrackAddressSet(IpVersion.V4, [IPAddress.Parse("10.65.0.1")])));
+    }
+
+    [Fact]
+    public void The_largest_entry_accepted_fits_its_delete()
+    {
+        // CTA_TUPLE_IP { V4_SRC 10.65.0.1, an attribute of 176 bytes }: 192 bytes, the most a tuple may hold.
+        var tuple = "c000 0180 0800 0100 0a410001 b400 6300 " + string.Concat(Enumerable.Repeat("00", 176));
+        var message = Entry(tuple, "0c00 0180 0800 0100 0a410001", zone: "0800 1200 00070000");
+        var entry = Decode(message, new ConntrackAddressSet(IpVersion.V4, [IPAddress.Parse("10.65.0.1")]));
+        Span<byte> buffer = stackalloc byte[CtnetlinkMessages.MaxDeleteSize];
+        var writer = new NetlinkWriter(buffer);
+
+        CtnetlinkMessages.WriteDelete(ref writer, 9, IpVersion.V4, entry!);
+
+        Assert.Equal(CtnetlinkMessages.MaxDeleteSize, writer.Position);
+    }
+
     /// <summary>An <c>IPCTNL_MSG_CT_NEW</c> of a dump: the two tuples, a status attribute in between, the zone if given.</summary>
     private static byte[] Entry(string original, string reply, string? zone)
     {
