@@ -66,6 +66,7 @@ public sealed partial class EtcdSyncer : BackgroundService
             {
                 ReportUnavailable(e.Message);
                 retryAfter = Backoff(++failures);
+                LogRetrying(_log, failures, (long)retryAfter.Value.TotalMilliseconds, e.Message);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -76,8 +77,10 @@ public sealed partial class EtcdSyncer : BackgroundService
                 // Anything else is a bug or a transport surprise: never let it end the sync (the
                 // agent would stay "ready" on stale data). Report it loudly and start over.
                 LogUnexpected(_log, e.GetType().Name, e);
-                ReportUnavailable($"{e.GetType().Name}: {e.Message}");
+                var reason = $"{e.GetType().Name}: {e.Message}";
+                ReportUnavailable(reason);
                 retryAfter = Backoff(++failures);
+                LogRetrying(_log, failures, (long)retryAfter.Value.TotalMilliseconds, reason);
             }
             if (retryAfter is { } delay)
             {
@@ -225,6 +228,11 @@ public sealed partial class EtcdSyncer : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot reach etcd, retrying with backoff; the dataplane is left as it is: {Reason}")]
     private static partial void LogUnavailable(ILogger logger, string reason);
+
+    // The warning above comes once per outage, so an operator is not flooded; at debug level each
+    // attempt shows, so one can watch the agent keep trying (and how far apart) while it lasts.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "etcd attempt {Attempt} failed; next attempt in {DelayMs} ms: {Reason}")]
+    private static partial void LogRetrying(ILogger logger, int attempt, long delayMs, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reached etcd again (unreachable since {Since})")]
     private static partial void LogReconnected(ILogger logger, string since);

@@ -142,7 +142,7 @@ public sealed class GrpcEtcdStore : IEtcdStore
         {
             // A connection torn down mid-stream can surface from the HTTP/2 layer unwrapped.
             _connection.Failover(channel);
-            throw new DatastoreUnavailableException($"etcd {channel.Target}: {e.GetType().Name}: {e.Message}", e);
+            throw new DatastoreUnavailableException(TransportFailure(channel.Target, e, _connection.FailureHint), e);
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -158,6 +158,14 @@ public sealed class GrpcEtcdStore : IEtcdStore
             await call();
             return true;
         }, cancellationToken);
+
+    /// <summary>
+    /// An HTTP/2 or socket failure outside a gRPC status. A server that requires client certificates
+    /// and drops a client without one surfaces this way as often as through a status (which one
+    /// depends on timing), so it gets the same hint, or the operator's reason would come and go.
+    /// </summary>
+    internal static string TransportFailure(string target, Exception e, string? hint) =>
+        hint is null ? $"etcd {target}: {e.GetType().Name}: {e.Message}" : $"etcd {target}: {e.GetType().Name}: {e.Message} ({hint})";
 
     private static bool IsTlsFailure(RpcException e)
     {
