@@ -32,20 +32,32 @@ internal static class HostChains
         yield return Output(config);
     }
 
-    /// <summary>Workload ↔ anything through the host: the endpoint chains decide, then accept.</summary>
+    /// <summary>
+    /// Workload ↔ anything through the host: the endpoint chains decide, then accept. It fails
+    /// closed: each side starts with the accept mark clear and is dropped unless its endpoint
+    /// chain set it, so an endpoint chain that returns without judging (flushed by hand, or
+    /// half-written) drops the traffic rather than letting it reach the final accepts.
+    /// </summary>
     private static Chain Forward(PolicyConfig config)
     {
         var workloads = config.InterfaceWildcard;
         var fromWorkload = MatchCriteria.Any.InInterface(workloads);
         var toWorkload = MatchCriteria.Any.OutInterface(workloads);
+        var clearMark = new SetMarkAction(0, config.AcceptMark);
         return new Chain(PolicyNames.ForwardChain,
         [
             new(fromWorkload.Conntrack(ConntrackStates.Invalid), IptablesAction.Drop),
             new(toWorkload.Conntrack(ConntrackStates.Invalid), IptablesAction.Drop),
             new(fromWorkload.Conntrack(ConntrackStates.Related | ConntrackStates.Established), IptablesAction.Accept),
             new(toWorkload.Conntrack(ConntrackStates.Related | ConntrackStates.Established), IptablesAction.Accept),
+            new(fromWorkload, clearMark),
             new(fromWorkload, new JumpAction(PolicyNames.FromEndpointDispatch), "Outbound policy of the sending endpoint"),
+            new(MatchCriteria.Any.InInterface(workloads).Mark(config.AcceptMark, config.AcceptMark, negated: true), IptablesAction.Drop,
+                "Drop if no outbound policy accepted"),
+            new(toWorkload, clearMark),
             new(toWorkload, new JumpAction(PolicyNames.ToEndpointDispatch), "Inbound policy of the receiving endpoint"),
+            new(MatchCriteria.Any.OutInterface(workloads).Mark(config.AcceptMark, config.AcceptMark, negated: true), IptablesAction.Drop,
+                "Drop if no inbound policy accepted"),
             new(fromWorkload, IptablesAction.Accept, "Accepted by the policies of both endpoints"),
             new(toWorkload, IptablesAction.Accept, "Accepted by the receiving endpoint policy"),
         ]);

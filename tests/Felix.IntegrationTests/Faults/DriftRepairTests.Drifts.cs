@@ -56,11 +56,12 @@ public sealed partial class DriftRepairTests
                 [new("app1", "db1", MySql, v4, "the only rule that admits app1 (db-users) to db1:3306 is gone; db1's chain ends in DROP")],
                 ["[WARNING]", "felix-p-db-i"]),
             // Flushing the endpoint chain rather than a profile chain: felix-TO-ENDPOINT reaches it by a
-            // goto, so an empty chain returns to felix-FORWARD, whose next rule accepts everything to a
-            // cali interface. The fault opens db1 to everyone; it closes nothing.
+            // goto, so an empty chain returns to felix-FORWARD without judging. felix-FORWARD fails
+            // closed: the accept mark was cleared before the dispatch and nothing set it, so everything
+            // to db1 is dropped. The fault closes db1 to everyone; it opens nothing (web1 stays out).
             new($"a felix chain flushed (db1's felix-to-{dbSuffix}, IPv4)", host,
                 () => ns.ExecCheckedAsync("iptables-nft", "-w", "-t", "filter", "-F", $"felix-to-{dbSuffix}"),
-                [new("web1", "db1", MySql, v4, "with db1's inbound chain empty felix-FORWARD's final ACCEPT admits web1")],
+                [new("app1", "db1", MySql, v4, "with db1's inbound chain empty no policy sets the accept mark, and felix-FORWARD drops what is unmarked")],
                 ["[WARNING]", $"felix-to-{dbSuffix}"]),
             // Both families: FORWARD's policy is ACCEPT and the foreign rules after the hook accept or
             // return, so without the hook nothing of the agent's policy is left in host1.
