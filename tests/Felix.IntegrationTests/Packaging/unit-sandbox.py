@@ -64,7 +64,15 @@ def read_only(path, exempt):
         mount("--bind", path, path)
     for point in mount_points():
         if under(point, [path]) and not under(point, exempt):
-            mount("-o", "remount,bind,ro", point)
+            remount_read_only(point)
+
+
+def remount_read_only(point):
+    result = subprocess.run(["mount", "-o", "remount,bind,ro", point], capture_output=True, text=True)
+    # Other processes' mounts come and go while this walks the list (a test deleting its network
+    # namespace unmounts /run/netns/<name>); one that is gone needs no read-only copy.
+    if result.returncode != 0 and point in mount_points():
+        fail(f"mount -o remount,bind,ro {point}: {result.stderr.strip()}")
 
 
 def private_devices():
