@@ -128,14 +128,14 @@ public sealed class ChurnLoadTests
     }
 
     /// <summary>
-    /// The agent's resident set once idle: the least of ten readings over 5 s, taken after 3 s of
+    /// The agent's resident set once idle: the least of six readings over 3 s, taken after 2 s of
     /// quiet, so a collection in flight or a refresh's transient buffers are not counted.
     /// </summary>
     private static async Task<long> SettledRssAsync(AgentProcess agent)
     {
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Task.Delay(TimeSpan.FromSeconds(2));
         var least = long.MaxValue;
-        for (var i = 0; i < 10; i++)
+        for (var i = 0; i < 6; i++)
         {
             least = Math.Min(least, ResidentBytes(agent.ProcessId));
             await Task.Delay(TimeSpan.FromMilliseconds(500));
