@@ -114,27 +114,13 @@ public sealed partial class AgentBadInputTests
         await WaitForWarningsAsync(agent, [ready], "Ready");
         AssertOneWarningEach(agent, [ready]);
         await AssertCountedAsync(agent, before, [ready]);
-        await WaitUntilAsync(async () => await ReadinessAsync(agent) == HttpStatusCode.ServiceUnavailable, "readiness 503 while Ready is invalid", agent);
+        await WaitUntilAsync(async () => await agent.HealthStatusAsync("readiness") == HttpStatusCode.ServiceUnavailable, "readiness 503 while Ready is invalid", agent);
         await AssertMatrixAsync(expected, model.Workloads, "Ready invalid: the kernel as it was", agent);
         Assert.Equal(kernel, await LiveArticleCluster.KernelStateAsync(host));
 
         await PutAsync(etcd, ready.Key, "true");
         await agent.WaitForReadinessAsync(Bound);
         Assert.Equal(kernel, await LiveArticleCluster.KernelStateAsync(host));
-    }
-
-    private static async Task<HttpStatusCode?> ReadinessAsync(AgentProcess agent)
-    {
-        using var http = AgentProcess.CreateHttpClient(TimeSpan.FromSeconds(2));
-        try
-        {
-            using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{agent.HealthPort}/readiness"));
-            return response.StatusCode;
-        }
-        catch (Exception e) when (AgentProcess.IsNotAnsweringYet(e))
-        {
-            return null;
-        }
     }
 
     /// <summary>What a reboot does to the host's kernel state: no rules, no sets, no routes of the agent's.</summary>

@@ -128,19 +128,8 @@ public sealed partial class AgentFaultTests
     }
 
     /// <summary>The HTTP status of the agent's <c>/liveness</c> or <c>/readiness</c>, or 0 when nothing answered within a second.</summary>
-    private static async Task<int> HealthAsync(AgentProcess agent, string path)
-    {
-        using var http = AgentProcess.CreateHttpClient(TimeSpan.FromSeconds(1));
-        try
-        {
-            using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{agent.HealthPort}/{path}"));
-            return (int)response.StatusCode;
-        }
-        catch (Exception e) when (AgentProcess.IsNotAnsweringYet(e))
-        {
-            return 0;
-        }
-    }
+    private static async Task<int> HealthAsync(AgentProcess agent, string path) =>
+        (int)(await agent.HealthStatusAsync(path, TimeSpan.FromSeconds(1)) ?? 0);
 
     /// <summary>The sum of every series of <paramref name="metric"/> (families, tables).</summary>
     private static async Task<double> MetricSumAsync(AgentProcess agent, string metric) =>

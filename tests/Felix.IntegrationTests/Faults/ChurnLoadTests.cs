@@ -83,7 +83,7 @@ public sealed class ChurnLoadTests
         var slack = Math.Max(baseline / 5, 12L << 20);
         Assert.All(after, rss => Assert.True(rss <= baseline + slack,
             $"settled RSS {Mb(rss)} after a round exceeds the warm-up's {Mb(baseline)} by more than {Mb(slack)}: {string.Join(", ", after.Select(Mb))}"));
-        Assert.True(await AgentProcessLiveAsync(agent), $"agent not live after the churn\n{agent.Output()}");
+        Assert.True(await agent.HealthStatusAsync("liveness", TimeSpan.FromSeconds(5)) == System.Net.HttpStatusCode.OK, $"agent not live after the churn\n{agent.Output()}");
     }
 
     private async Task<long> ChurnRoundAsync(EtcdClient etcd, AgentProcess agent, LoadKernelState kernel, List<LoadEndpoint> pool, bool[] on, int round)
@@ -148,13 +148,6 @@ public sealed class ChurnLoadTests
     {
         var line = File.ReadLines($"/proc/{pid}/status").Single(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-    }
-
-    private static async Task<bool> AgentProcessLiveAsync(AgentProcess agent)
-    {
-        using var http = AgentProcess.CreateHttpClient(TimeSpan.FromSeconds(5));
-        var response = await http.GetAsync(new Uri($"http://127.0.0.1:{agent.HealthPort}/liveness"));
-        return response.IsSuccessStatusCode;
     }
 
     /// <summary>Every pool interface as a veth with both ends in the host, up: what the CNI plugin leaves before the endpoint is written.</summary>

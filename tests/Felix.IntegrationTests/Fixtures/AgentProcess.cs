@@ -186,6 +186,24 @@ public sealed class AgentProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// One answer of <c>/<paramref name="path"/></c> (<c>liveness</c> or <c>readiness</c>), or null
+    /// when the health port does not answer within <paramref name="timeout"/> (2 s by default).
+    /// </summary>
+    public async Task<HttpStatusCode?> HealthStatusAsync(string path, TimeSpan? timeout = null)
+    {
+        using var http = CreateHttpClient(timeout ?? TimeSpan.FromSeconds(2));
+        try
+        {
+            using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{HealthPort}/{path}"));
+            return response.StatusCode;
+        }
+        catch (Exception e) when (IsNotAnsweringYet(e))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// What a poll of a port that is not serving yet can throw. The bridge in front of the agent's
     /// namespace accepts before the agent listens and then drops the connection, which surfaces as a
     /// bare <see cref="System.Net.Sockets.SocketException"/> ("not connected") rather than an
